@@ -1,0 +1,133 @@
+"""The training engine end to end: CLI, torchrun with 2 Gloo processes, kill and resume, bad input."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from width_transfer.results import load_results
+
+PY = sys.executable
+BASE = ["--dataset", "synthetic", "--arch", "resnet18", "--width", "0.125", "--preset", "smoke",
+        "--batch-size", "32", "--lr", "0.2", "--data-fraction", "1", "--quiet"]
+
+
+def env(**kw):
+    e = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    e.update({k: str(v) for k, v in kw.items()})
+    return e
+
+
+def train(tmp, *extra, check=True, **envkw):
+    cmd = [PY, "-m", "width_transfer.train", *BASE, "--results", str(tmp / "results"),
+           "--work-dir", str(tmp / "work"), *extra]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env(**envkw), timeout=600)
+    if check:
+        assert p.returncode == 0, p.stderr[-3000:]
+    return p
+
+
+def records(tmp):
+    return [json.loads(p.read_text()) for p in sorted((tmp / "results").glob("*.json"))]
+
+
+def test_cli_trains_once_and_records(tmp_path):
+    p = train(tmp_path, "--epochs", "2")
+    assert "top-1" in p.stdout and "record" in p.stdout
+    (rec,) = records(tmp_path)
+    for k in ("top1", "train_loss", "val_loss", "train_flops", "forward_macs", "samples_seen", "wall_s",
+              "package_version", "git_rev", "torch_version", "device", "config", "hash", "seed", "epochs"):
+        assert k in rec, k
+    assert rec["train_flops"] == 3 * rec["forward_macs"] * rec["samples_seen"]
+    mtime = (tmp_path / "results" / f"{rec['hash']}.json").stat().st_mtime
+    p2 = train(tmp_path, "--epochs", "2")
+    assert "already in the store" in p2.stdout and "epoch 1/2" not in p2.stdout
+    assert (tmp_path / "results" / f"{rec['hash']}.json").stat().st_mtime == mtime
+    df = load_results(tmp_path / "results")
+    assert len(df) == 1 and df["top1"].iloc[0] == rec["top1"]
+
+
+def test_torchrun_two_gloo_processes(tmp_path):
+    cmd = [PY, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "width_transfer.train",
+           *BASE, "--epochs", "3", "--results", str(tmp_path / "results"), "--work-dir", str(tmp_path / "work")]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env(), timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    (rec,) = records(tmp_path)                       # only rank 0 wrote
+    assert rec["world_size"] == 2
+    assert rec["val_images"] == 50                   # 10% of 512 (smoke), 25 per rank, summed
+    assert rec["samples_seen"] == 3 * 2 * (256 // 16) * 16
+    assert rec["top1"] > 50                          # it learned (chance is 10%)
+    assert p.stdout.count("record ") == 1            # only rank 0 prints and writes
+
+
+def test_killed_run_resumes_to_the_same_weights(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    train(a, "--epochs", "6")
+    # the same run in another store, killed with SIGKILL once its second checkpoint exists
+    cmd = [PY, "-m", "width_transfer.train", *BASE, "--epochs", "6", "--results", str(b / "results"),
+           "--work-dir", str(b / "work")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    ck_dir, deadline, killed_at = b / "work" / "checkpoints", time.time() + 300, None
+    while time.time() < deadline and proc.poll() is None:
+        cks = list(ck_dir.glob("*.pt")) if ck_dir.exists() else []
+        if cks:
+            try:
+                epoch = torch.load(cks[0], map_location="cpu", weights_only=False)["epoch"]
+            except Exception:
+                epoch = 0
+            if epoch >= 2:
+                proc.send_signal(signal.SIGKILL)
+                killed_at = epoch
+                break
+        time.sleep(0.05)
+    proc.wait()
+    assert killed_at is not None and killed_at < 6, "the run finished before it could be killed"
+    assert not list((b / "results").glob("*.json"))  # a killed run leaves no record
+    p = train(b, "--epochs", "6")
+    assert "resuming" in p.stdout
+    (ra,), (rb,) = records(a), records(b)
+    assert ra["hash"] == rb["hash"]
+    assert ra["top1"] == rb["top1"] and ra["train_loss"] == rb["train_loss"]
+    wa = torch.load(ra["checkpoint"], map_location="cpu", weights_only=False)["model"]
+    wb = torch.load(rb["checkpoint"], map_location="cpu", weights_only=False)["model"]
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+@pytest.mark.parametrize("extra,envkw,message", [
+    (["--dataset", "imagenet"], {}, "unknown dataset 'imagenet'"),
+    (["--dataset", "fashion_mnist", "--data-root", "/nonexistent"], {}, "Fashion-MNIST not found in /nonexistent"),
+    (["--arch", '{"name": "resnet18", "stem": 8, "stages": [[[8, 6]], [[16, 16]], [[32, 32]], [[64, 64]]], '
+                '"in_channels": 1, "num_classes": 10, "small_input": true}'], {},
+     "stage 1 block 0 has an identity shortcut joining input width 8 and output width 6"),
+    (["--batch-size", "64"], {"WORLD_SIZE": 3}, "not divisible by the 3 processes"),
+    (["--results", "/dev/null/results"], {}, "is not writable"),
+])
+def test_bad_input_stops_before_training(tmp_path, extra, envkw, message):
+    p = train(tmp_path, "--epochs", "1", *extra, check=False, **envkw)
+    assert p.returncode == 2, p.stderr[-2000:]
+    assert message in p.stderr
+    assert "epoch 1/1" not in p.stdout
+
+
+def test_checkpoint_of_another_config_is_refused(tmp_path):
+    train(tmp_path, "--epochs", "1")
+    (ck,) = (tmp_path / "work" / "checkpoints").glob("*.pt")
+    before = ck.read_bytes()
+    p = train(tmp_path / "other", "--epochs", "2", "--resume", str(ck), check=False)
+    assert p.returncode == 2 and "belongs to another config" in p.stderr
+    assert ck.read_bytes() == before
+
+
+def test_arch_json_file_and_mismatched_dataset(tmp_path):
+    from width_transfer.arch import base_arch, scale_width
+    f = tmp_path / "arch.json"
+    f.write_text(scale_width(base_arch("resnet18", 10, 1, True), 0.125).to_json())
+    train(tmp_path, "--epochs", "1", "--arch", str(f))
+    f.write_text(scale_width(base_arch("resnet18", 100, 3, True), 0.125).to_json())
+    p = train(tmp_path, "--epochs", "1", "--arch", str(f), check=False)
+    assert p.returncode == 2 and "synthetic has 1 and 10" in p.stderr
