@@ -9,7 +9,7 @@ FMNIST := /usr/share/datasets/fashion-mnist
 export OMP_NUM_THREADS ?= 2
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: all install data test check-export nbtest pytest reproduce demo clean-nbs export
+.PHONY: all install data test check-export nbtest pytest reproduce demo optimizers clean-nbs export
 
 all: test
 
@@ -53,6 +53,12 @@ demo: install data
 	$(BIN)/papermill -k python3 nbs/index.ipynb work/executed/index.ipynb -p save_to figures/pipeline_demo.png
 
 reproduce: demo
+
+# The four width optimizers on ResNet18 x0.25 for Fashion-MNIST (issue 4's figure); cached in results/cpu.
+optimizers: install data
+	@mkdir -p work/executed figures
+	$(BIN)/papermill -k python3 nbs/15_compare.ipynb work/executed/15_compare.ipynb -p scale cpu \
+	  -p save_to figures/optimizers_resnet18
 
 # Developer helpers
 export: install
