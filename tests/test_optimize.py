@@ -1,0 +1,48 @@
+"""Cross-module checks of the optimizers: gates equal sliced networks, the store caches runs, results build."""
+import pytest
+import torch
+
+from width_transfer.arch import Arch, base_arch, scale_width
+from width_transfer.data import synthetic
+from width_transfer.flops import count_flops
+from width_transfer.models import build_model
+from width_transfer.optimize import ALGORITHMS, OPTIMIZER_PRESETS, Gates, group_widths, optimize, slice_weights
+from width_transfer.results import load_results
+
+
+@pytest.mark.parametrize("name", ["resnet18", "resnet50", "mobilenetv2"])
+@pytest.mark.parametrize("train", [False, True])
+def test_gates_equal_the_sliced_network(name, train):
+    torch.manual_seed(0)
+    a = scale_width(base_arch(name, 10, 1, True), 0.25)
+    sup = build_model(a)
+    gates = Gates(sup, a)
+    w = [max(1, x * 2 // 3) for x in group_widths(a)]
+    sub_a = gates.sub_arch(w)
+    sub = build_model(sub_a)
+    slice_weights(sup, a, sub, sub_a)
+    for m in (sup, sub):
+        m.train(train)
+        for d in m.modules():
+            if isinstance(d, torch.nn.Dropout):
+                d.p = 0.0
+    gates.set_widths(w)
+    x = torch.randn(4, 1, 28, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(sup(x), sub(x), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("algo", ALGORITHMS)
+def test_store_caches_and_result_builds(tmp_path, algo):
+    a = scale_width(base_arch("resnet18", 10, 1, True), 0.125)
+    data = synthetic(256)
+    r1 = optimize(algo, a, data, results=tmp_path, **OPTIMIZER_PRESETS["smoke"][algo])
+    r2 = optimize(algo, a, data, results=tmp_path, **OPTIMIZER_PRESETS["smoke"][algo])
+    assert r2.wall_s == r1.wall_s and r2.arch == r1.arch          # read from the store, not run again
+    assert len(list(tmp_path.glob("*.json"))) == 1
+    df = load_results(tmp_path, kind="optimize")
+    rebuilt = Arch.from_json(df["arch_json"].iloc[0])
+    assert rebuilt == r1.arch
+    assert abs(count_flops(rebuilt, 28) / count_flops(a, 28) - 1) <= 0.01
+    assert build_model(rebuilt)(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+    assert r1.cost_flops > 0 and r1.record["config"]["settings"]["precision"] in ("fp32", "bf16")
