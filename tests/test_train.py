@@ -131,3 +131,13 @@ def test_arch_json_file_and_mismatched_dataset(tmp_path):
     f.write_text(scale_width(base_arch("resnet18", 100, 3, True), 0.125).to_json())
     p = train(tmp_path, "--epochs", "1", "--arch", str(f), check=False)
     assert p.returncode == 2 and "synthetic has 1 and 10" in p.stderr
+
+
+def test_finished_checkpoint_without_record_gives_the_record(tmp_path):
+    train(tmp_path, "--epochs", "2")
+    (rec,) = records(tmp_path)
+    (tmp_path / "results" / f"{rec['hash']}.json").unlink()      # killed between the last checkpoint and the record
+    p = train(tmp_path, "--epochs", "2")
+    assert "resuming" in p.stdout
+    (again,) = records(tmp_path)
+    assert again["top1"] == rec["top1"] and again["samples_seen"] == rec["samples_seen"]
