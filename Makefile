@@ -33,10 +33,12 @@ data:
 	       "to a folder with the four *-idx*-ubyte.gz files (torchvision can download them)."; exit 1; \
 	fi
 
-# The notebooks are the only source of width_transfer/: exporting them must change nothing.
+# The notebooks are the only source of width_transfer/: exporting them must change nothing
+# (compared with the tree as it was before the export, so it also works with uncommitted edits).
 check-export: install
-	$(BIN)/nbdev_export
-	@if [ -n "$$(git status --porcelain -- width_transfer)" ]; then \
+	@state() { git status --porcelain -- width_transfer; git diff -- width_transfer | md5sum; }; \
+	before=$$(state); $(BIN)/nbdev_export; after=$$(state); \
+	if [ "$$before" != "$$after" ]; then \
 	  echo "nbdev_export changed width_transfer/: edit the notebooks in nbs/, export, commit both."; \
 	  git status --porcelain -- width_transfer; exit 1; fi
 

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from width_transfer.arch import base_arch, scale_width
 from width_transfer.data import load_dataset
 from width_transfer.models import build_model
-from width_transfer.train import TensorLoader, _autocast, auto_precision, param_groups, pick_device
+from width_transfer.train import TensorLoader, autocast_for, auto_precision, param_groups, pick_device
 
 
 class PILDataset(Dataset):
@@ -51,7 +51,7 @@ def timed(model, batches, opt, crit, device, precision, warmup, steps):
             t0 = time.perf_counter()
         x, y = next(it)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        with _autocast(device, precision):
+        with autocast_for(device, precision):
             loss = crit(model(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
