@@ -1,4 +1,4 @@
-# width_transfer: `make reproduce` (the paper's figures; until they exist, the pipeline demo) and `make test`.
+# width_transfer: `make reproduce` (the paper's figures and table, SCALE=cpu|gpu|paper) and `make test`.
 # Both create the virtual environment, install the pinned packages and make Fashion-MNIST available.
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -54,7 +54,21 @@ demo: install data
 	@mkdir -p work/executed figures
 	$(BIN)/papermill -k python3 nbs/index.ipynb work/executed/index.ipynb -p save_to figures/pipeline_demo.png
 
-reproduce: demo
+# The paper's figures and table (nbs/paper), in an order that reuses the runs before it. Each notebook is executed
+# with papermill at $(SCALE) (cpu by default; gpu, paper) and writes figures/<id>.png and .csv (figures/<scale>/<id>
+# at the other scales). Runs are cached in results/<scale>: a second `make reproduce` only redraws, and a killed
+# batch resumes where it stopped. NPROC (processes per training) and DATA_ROOT (ImageNet) are passed on when set.
+PAPER_NBS ?= fig4 fig5 fig10 fig7 fig8 fig6 fig9 table1
+FIGDIR := $(if $(filter cpu,$(SCALE)),figures,figures/$(SCALE))
+PAPER_ARGS := -p scale $(SCALE) $(if $(NPROC),-p nproc $(NPROC)) $(if $(DATA_ROOT),-p data_root $(DATA_ROOT))
+
+reproduce: install data
+	@mkdir -p work/executed/$(SCALE) $(FIGDIR)
+	@for nb in $(PAPER_NBS); do \
+	  echo "== $$nb ($(SCALE) scale)"; \
+	  $(BIN)/papermill -k python3 --log-output nbs/paper/$$nb.ipynb work/executed/$(SCALE)/$$nb.ipynb $(PAPER_ARGS) \
+	    -p save_to $(FIGDIR)/$$nb || exit 1; \
+	done
 
 # The four width optimizers on ResNet18 x0.25 for Fashion-MNIST (issue 4's figure); cached in results/cpu.
 optimizers: install data

@@ -1,0 +1,58 @@
+"""The paper pipeline end to end: trainings launched under torchrun, papermill notebooks with injected parameters."""
+import dataclasses
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from width_transfer.experiments import SCALES, network, train
+from width_transfer.results import load_results
+from width_transfer.transfer import Projection
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = SCALES["smoke"]
+
+
+def test_train_under_torchrun_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    arch = network(SMOKE, "resnet18", SMOKE.targets["resnet18"])
+    logs = tmp_path / "logs"
+    rec = train(SMOKE, arch, SMOKE.targets["resnet18"], seed=3, results=tmp_path / "store", nproc=2, log_dir=logs)
+    assert rec["world_size"] == 2 and rec["config"]["seed"] == 3 and 0 <= rec["top1"] <= 100
+    assert len(list(logs.glob("train-*.log"))) == 1
+    for f in logs.glob("*"): f.unlink()
+    t0 = time.time()
+    again = train(SMOKE, arch, SMOKE.targets["resnet18"], seed=3, results=tmp_path / "store", nproc=2, log_dir=logs)
+    assert time.time() - t0 < 5 and not list(logs.glob("*"))   # found in the store: no process started
+    assert again["top1"] == rec["top1"] and len(load_results(tmp_path / "store")) == 1
+
+
+def test_failed_training_says_where_its_log_is(tmp_path):
+    scale = dataclasses.replace(SMOKE, dataset="cifar10")   # needs a data root that is not given
+    arch = network(scale, "resnet18", Projection(width=0.125))
+    with pytest.raises(RuntimeError, match="train-.*log.*\n.*(?s:cifar10)"):
+        train(scale, arch, Projection(width=0.125), results=tmp_path / "store", nproc=1, log_dir=tmp_path / "logs")
+
+
+def papermill(nb, out, *params):
+    cmd = [sys.executable, "-m", "papermill", "-k", "python3", str(ROOT / "nbs" / "paper" / f"{nb}.ipynb"), str(out)]
+    for k, v in params: cmd += ["-p", k, str(v)]
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=900,
+                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert p.returncode == 0, p.stderr[-3000:]
+
+
+def test_paper_notebook_with_papermill_parameters(tmp_path):
+    store, fig = tmp_path / "store", tmp_path / "figs" / "fig8"
+    papermill("fig8", tmp_path / "out.ipynb", ("save_to", fig), ("results", store))
+    df = pd.read_csv(fig.with_suffix(".csv"))
+    assert list(df.kind) == ["uniform", "transfer", "direct"] and fig.with_suffix(".png").stat().st_size > 10_000
+    n = len(list(store.glob("*.json")))
+    assert n == 5                      # 3 trainings (uniform, transfer, direct) + 2 searches, in the given store
+    papermill("fig8", tmp_path / "out2.ipynb", ("save_to", fig), ("results", store))
+    assert len(list(store.glob("*.json"))) == n   # the second run only redraws
+    assert pd.read_csv(fig.with_suffix(".csv")).top1_mean.tolist() == df.top1_mean.tolist()
