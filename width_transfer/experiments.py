@@ -186,7 +186,8 @@ def search(scale, algorithm: str, name: str, point: Projection, seed: int = 0, r
     store = check_store(results or default_store(s))
     _wait_if_paused()
     t0 = time.time()
-    r = optimize(algorithm, arch, data, seed=seed, results=store, device=pick_device(device), **cfg)
+    r = optimize(algorithm, arch, data, seed=seed, results=store, device=pick_device(device),
+                 checkpoint_dir=Path(os.environ.get("WT_WORK", "work")) / "checkpoints", **cfg)   # a killed search resumes
     ran = time.time() - t0 >= 0.5 * r.wall_s   # a cached result comes back at once
     _say(f"  search {algorithm:9s} {name} {label(point)} seed {seed}: {'ran' if ran else 'cached'}, "
          f"cost {r.cost_flops / 1e12:.3g} TFLOPs, {r.wall_s:.0f} s")

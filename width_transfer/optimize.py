@@ -4,10 +4,11 @@
 
 # %% ../nbs/10_optimize.ipynb #11be41a6
 from __future__ import annotations
-import hashlib, inspect, json, math, time
+import argparse, copy, hashlib, inspect, json, math, os, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from .arch import Arch, round_width
@@ -19,7 +20,7 @@ from .results import config_hash, find_record, save_record, record_path, atomic_
 # %% auto #0
 __all__ = ['ALGORITHMS', 'OPTIMIZER_PRESETS', 'Layer', 'channel_layers', 'Gates', 'group_widths', 'arch_with_group_widths',
            'slice_weights', 'FlopsPoly', 'flops_poly', 'CostMeter', 'resolve_precision', 'kd_loss', 'recalibrate_bn',
-           'top1', 'OptimizeResult', 'data_fingerprint', 'optimize']
+           'top1', 'Session', 'OptimizeResult', 'data_fingerprint', 'optimize', 'get_args_parser', 'main']
 
 # %% ../nbs/10_optimize.ipynb #db829baf
 @dataclass
@@ -224,6 +225,72 @@ def top1(model: nn.Module, batches) -> tuple[float, int]:
     for x, y in batches: c += (model(x).argmax(1) == y).sum().item(); n += len(y)
     return 100.0 * c / max(n, 1), n
 
+# %% ../nbs/10_optimize.ipynb #571803c7
+class Session:
+    """Where one search runs: device, rank and world size (torchrun), and its per-epoch checkpoint."""
+    def __init__(self, device=torch.device("cpu"), checkpoint=None, key: str | None = None):
+        self.device = torch.device(device)
+        on = dist.is_available() and dist.is_initialized()
+        self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if on else (0, 1)
+        self.checkpoint, self.key = (None if checkpoint is None else Path(checkpoint)), key
+        self.resumed_after, self.elapsed_before, self.t0 = None, 0.0, time.time()
+
+    def per_rank(self, batch_size: int) -> int:
+        "This process's share of the global `batch_size`."
+        if batch_size % self.world:
+            raise ValueError(f"batch_size {batch_size} (the global batch) is not divisible by the {self.world} processes")
+        return batch_size // self.world
+
+    def loader(self, data, batch_size: int, seed: int, channels_last: bool):
+        "The training batches of this process: its shard of `data`, its share of the global batch."
+        from width_transfer.train import TensorLoader
+        return TensorLoader(data, self.per_rank(batch_size), self.device, True, seed=seed, rank=self.rank,
+                            world=self.world, channels_last=channels_last)
+
+    def sync_grads(self, params):
+        "Average the gradients of `params` over the processes (no-op alone)."
+        if self.world == 1: return
+        ps = [p for p in params if p.grad is not None]
+        if not ps: return
+        flat = torch.cat([p.grad.reshape(-1).float() for p in ps])
+        dist.all_reduce(flat); flat /= self.world
+        i = 0
+        for p in ps:
+            n = p.grad.numel(); p.grad.copy_(flat[i:i + n].view_as(p.grad)); i += n
+
+    def wall(self) -> float:
+        "Seconds this search has run, over all its pieces."
+        return self.elapsed_before + time.time() - self.t0
+
+    def resume(self, objects: dict, gens: dict, meter, trace: list) -> tuple[int, dict]:
+        "Load the checkpoint, if any, into `objects` (modules, optimizers), `gens`, `meter`, `trace`: (epochs done, extras)."
+        if self.checkpoint is None or not self.checkpoint.is_file(): return 0, {}
+        ck = torch.load(self.checkpoint, map_location="cpu", weights_only=False)
+        if ck.get("key") != self.key:
+            raise ValueError(f"checkpoint {self.checkpoint} belongs to another search (config {ck.get('key')}, this one "
+                             f"{self.key}); move it away to start this one afresh")
+        if set(ck["objects"]) != set(objects) or set(ck["gens"]) != set(gens):
+            raise ValueError(f"checkpoint {self.checkpoint} holds {sorted(ck['objects'])} and {sorted(ck['gens'])}, this search "
+                             f"needs {sorted(objects)} and {sorted(gens)}")
+        for k, o in objects.items(): o.load_state_dict(ck["objects"][k])
+        for k, g in gens.items(): g.set_state(ck["gens"][k])
+        torch.set_rng_state(ck["torch_rng"])
+        if meter is not None: meter.flops, meter.train_images, meter.eval_images = ck["meter"]
+        trace[:] = ck["trace"]
+        self.elapsed_before, self.t0, self.resumed_after = ck["elapsed"], time.time(), ck["epoch"]
+        return ck["epoch"], ck["extra"]
+
+    def save(self, epoch: int, objects: dict, gens: dict, meter, trace: list, **extra):
+        "Checkpoint after `epoch` finished epochs (rank 0 writes; every process waits for it)."
+        if self.checkpoint is None: return
+        if self.rank == 0:
+            atomic_save(dict(key=self.key, epoch=epoch, objects={k: o.state_dict() for k, o in objects.items()},
+                             gens={k: g.get_state() for k, g in gens.items()}, torch_rng=torch.get_rng_state(),
+                             meter=None if meter is None else (meter.flops, meter.train_images, meter.eval_images), trace=copy.deepcopy(trace),
+                             elapsed=self.wall(), extra=extra), self.checkpoint)
+        if self.world > 1: dist.barrier()
+
+
 # %% ../nbs/10_optimize.ipynb #cc5bfe8b
 ALGORITHMS = ("dmcp", "autoslim", "morphnet", "slimming")
 
@@ -270,8 +337,9 @@ def _module(algorithm):
     return importlib.import_module(f"width_transfer.optimizers.{algorithm}")
 
 def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset, target_flops: float | None = None,
-             seed: int = 0, results=None, device="cpu", divisor: int = 1, **cfg) -> OptimizeResult:
-    "Optimize the widths of `arch` on `data` with `algorithm` at `target_flops` (default: FLOPs of `arch`)."
+             seed: int = 0, results=None, device="cpu", divisor: int = 1, checkpoint_dir=None, **cfg) -> OptimizeResult:
+    """Optimize the widths of `arch` on `data` with `algorithm` at `target_flops` (default: FLOPs of `arch`).
+    With `checkpoint_dir`, the search checkpoints every epoch there and resumes from its own checkpoint."""
     mod = _module(algorithm)
     if isinstance(divisor, bool) or not isinstance(divisor, int) or divisor < 1:
         raise ValueError(f"divisor must be an integer >= 1 (every width a multiple of it), got {divisor!r}")
@@ -295,14 +363,18 @@ def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset, target_flops:
     config = dict(kind="optimize", algorithm=algorithm, arch=arch.to_dict(), target_flops=target, resolution=res,
                   data=data_fingerprint(data), images=len(data), seed=seed, settings=settings)
     if divisor > 1: config["divisor"] = divisor   # only when set, so records made before the option keep their hash
+    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    if world > 1: config["world_size"] = world    # the per-process batch changes BN statistics: another run
     if results is not None:
         rec = find_record(results, config)
         if rec is not None:
             return OptimizeResult(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
+    key = config_hash(config)
+    session = Session(device, None if checkpoint_dir is None else Path(checkpoint_dir) / f"optimize-{key}.pt", key)
+    if "batch_size" in settings: session.per_rank(settings["batch_size"])   # divisible by the processes? (before any work)
     torch.manual_seed(seed)
-    t0 = time.time()
-    out_arch, meter, trace = mod.run(arch, data, target, settings, seed=seed, device=torch.device(device))
-    wall = time.time() - t0
+    out_arch, meter, trace = mod.run(arch, data, target, settings, seed=seed, device=torch.device(device), session=session)
+    wall = session.wall()
     out_arch = raw = out_arch.validate()
     if divisor > 1:   # the algorithm's widths, then one multiplier with every width a multiple of `divisor`
         out_arch = fit_widths(arch, [float(w) for w in raw.widths()], target, res, 0.01, divisor)
@@ -312,6 +384,69 @@ def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset, target_flops:
     rec = dict(config=config, arch=out_arch.to_dict(), arch_json=out_arch.to_json(), flops=f, cost_flops=int(meter.flops),
                arch_before_divisor=raw.to_dict(),
                train_images=meter.train_images, eval_images=meter.eval_images, wall_s=wall, trace=trace,
-               **provenance())
-    if results is not None: save_record(results, rec)
+               world_size=world, resumed_after_epoch=session.resumed_after,
+               checkpoint=None if session.checkpoint is None else str(session.checkpoint), **provenance())
+    if results is not None and session.rank == 0: save_record(results, rec)
     return OptimizeResult(out_arch, int(meter.flops), wall, trace, rec)
+
+# %% ../nbs/10_optimize.ipynb #d52ab613
+def _parse_set(items) -> dict:
+    "--set key=value pairs; values are JSON (numbers, true/false, strings in quotes) or plain strings."
+    out = {}
+    for it in items or []:
+        k, sep, v = it.partition("=")
+        if not sep or not k: raise ValueError(f"--set takes key=value, got {it!r}")
+        try: out[k] = json.loads(v)
+        except json.JSONDecodeError: out[k] = v
+    return out
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser("wt-optimize", description="Optimize the widths of a network; one record per search.",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--algorithm", required=True, choices=ALGORITHMS)
+    p.add_argument("--arch", default="resnet18", help="network name, Arch JSON, or a JSON file")
+    p.add_argument("--width", type=float, default=1.0, help="width multiplier applied to --arch")
+    p.add_argument("--depth", type=float, default=1.0, help="depth multiplier applied to --arch")
+    p.add_argument("--dataset", default="fashion_mnist")
+    p.add_argument("--data-root", default=None, help="dataset folder (Fashion-MNIST: Debian's files by default)")
+    p.add_argument("--resolution", type=int, default=None, help="image size (default: the dataset's)")
+    p.add_argument("--data-fraction", type=float, default=1.0, help="class-balanced fraction of the training set")
+    p.add_argument("--data-seed", type=int, default=0, help="seed of the class-balanced subset")
+    p.add_argument("--target-flops", type=float, default=None, help="MACs to match (default: the arch's at --resolution)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--preset", default="cpu", choices=list(OPTIMIZER_PRESETS), help="the algorithm's settings of a scale")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one setting (repeatable)")
+    p.add_argument("--divisor", type=int, default=1, help="every width a multiple of this")
+    p.add_argument("--results", default=None, help="results store (default: results/<preset>)")
+    p.add_argument("--work-dir", default=os.environ.get("WT_WORK", "work"), help="checkpoints go to <work-dir>/checkpoints")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    return p
+
+def main(argv=None) -> OptimizeResult:
+    from width_transfer.arch import scale_width, scale_depth
+    from width_transfer.data import dataset_info, load_dataset
+    from width_transfer.results import check_store
+    from width_transfer.train import _parse_arch, init_distributed
+    args = get_args_parser().parse_args(argv)
+    info = dataset_info(args.dataset)
+    arch = scale_depth(scale_width(_parse_arch(args.arch, info, info.resolution <= 32), args.width), args.depth)
+    cfg = {**OPTIMIZER_PRESETS[args.preset][args.algorithm], **_parse_set(args.set)}
+    store = check_store(args.results or Path("results") / args.preset)
+    rank, world, device = init_distributed(args.device)
+    try:
+        data = load_dataset(args.dataset, "train", root=args.data_root, resolution=args.resolution,
+                            fraction=args.data_fraction, seed=args.data_seed)
+        if not isinstance(data, ImageTensorDataset):
+            raise ValueError(f"{args.dataset}: the width optimizers need an in-memory dataset; image folders are not supported yet")
+        r = optimize(args.algorithm, arch, data, args.target_flops, args.seed, results=store, device=device,
+                     divisor=args.divisor, checkpoint_dir=Path(args.work_dir) / "checkpoints", **cfg)
+        if rank == 0:
+            print(f"record {record_path(store, r.record['config'])}\ncost {r.cost_flops / 1e12:.4g} TFLOPs, {r.wall_s:.0f} s"
+                  f"{'' if r.record.get('resumed_after_epoch') is None else ', resumed after epoch ' + str(r.record['resumed_after_epoch'])}"
+                  f"\nwidths {r.arch.widths()}\narch {r.arch.to_json()}", flush=True)
+        return r
+    finally:
+        if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
+
+# %% ../nbs/10_optimize.ipynb #ca4c3b99
+if __name__ == "__main__" and "IPython" not in sys.modules: main()

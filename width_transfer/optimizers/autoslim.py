@@ -11,7 +11,8 @@ from ..flops import arch_flops, fit_widths
 from ..models import build_model
 from ..data import ImageTensorDataset, class_balanced_indices
 from ..train import TensorLoader, lr_at, param_groups
-from ..optimize import (Gates, CostMeter, channel_layers, kd_loss, recalibrate_bn, top1,
+import torch.distributed as dist
+from ..optimize import (Gates, CostMeter, Session, channel_layers, kd_loss, recalibrate_bn, top1,
                                     resolve_precision, _check_precision)
 from ..train import autocast_for
 
@@ -78,15 +79,17 @@ def heldout_batches(data: ImageTensorDataset, indices, n_calib: int, n_score: in
 
 # %% ../../nbs/12_autoslim.ipynb #5246ba40
 def train_supernet(model: nn.Module, gates: Gates, loader, st: dict, meter: CostMeter, trace: list, gen: torch.Generator,
-                   device=torch.device("cpu")):
+                   device=torch.device("cpu"), session: Session | None = None):
     "Sandwich rule: per batch, the widest net on the labels, the narrowest and `random_subnets` random ones on KL to the widest."
+    session = session or Session(device); world = session.world
     mw, bins, mb = gates.max_widths, st["bins"], st["min_bin"]
     min_w = [group_levels(w, bins, mb)[0] for w in mw]
     max_a, min_a = gates.sub_arch(mw), gates.sub_arch(min_w)
     opt = torch.optim.SGD(param_groups(model, st["wd"]), lr=st["lr"], momentum=0.9, nesterov=True)
     crit, steps = nn.CrossEntropyLoss(), len(loader)
     total, warm = st["epochs"] * steps, round(st["warmup_epochs"] * steps)
-    for epoch in range(st["epochs"]):
+    first, _ = session.resume(dict(model=model, opt=opt), dict(gen=gen), meter, trace)
+    for epoch in range(first, st["epochs"]):
         loader.set_epoch(epoch); model.train(); ce_sum = kd_sum = 0.0
         for i, (x, y) in enumerate(loader):
             for gr in opt.param_groups: gr["lr"] = lr_at(epoch * steps + i, total, st["lr"], warm)
@@ -94,44 +97,50 @@ def train_supernet(model: nn.Module, gates: Gates, loader, st: dict, meter: Cost
             gates.full()
             with autocast_for(x.device, st.get("_prec", "fp32")): out = model(x); loss = crit(out, y)
             loss.backward()
-            meter.train(max_a, len(y)); ce_sum += loss.item()
+            meter.train(max_a, len(y) * world); ce_sum += loss.item()
             teacher = out.detach()
             us = [mb / bins + (1 - mb / bins) * u for u in torch.rand(st["random_subnets"], generator=gen).tolist()]
             for w in [min_w] + [snap_widths(mw, u, bins, mb) for u in us]:
                 gates.set_widths(w, device)
                 with autocast_for(x.device, st.get("_prec", "fp32")): kd = kd_loss(model(x), teacher)
                 kd.backward()
-                meter.train(gates.sub_arch(w), len(y)); kd_sum += kd.item()
+                meter.train(gates.sub_arch(w), len(y) * world); kd_sum += kd.item()
+            session.sync_grads(model.parameters())
             opt.step()
         gates.full()
         trace.append(dict(epoch=epoch + 1, ce_max=ce_sum / steps, kd_sub=kd_sum / steps / (1 + st["random_subnets"]),
                           cost_flops=meter.flops))
+        session.save(epoch + 1, dict(model=model, opt=opt), dict(gen=gen), meter, trace)
 
 # %% ../../nbs/12_autoslim.ipynb #55b05a73
-def score_widths(model, gates: Gates, widths, calib, score, meter: CostMeter, device) -> float:
+def score_widths(model, gates: Gates, widths, calib, score, meter: CostMeter | None, device) -> float:
     "Held-out top-1 of the sub-network `widths`: BN recalibrated in train mode on `calib`, scored on `score`."
     gates.set_widths(widths, device)
     n = recalibrate_bn(model, calib)
     acc, m = top1(model, score)
-    meter.eval(gates.sub_arch(widths), n + m)
+    if meter is not None: meter.eval(gates.sub_arch(widths), n + m)
     return acc
 
 def greedy_slim(model: nn.Module, gates: Gates, target: float, resolution: int, calib, score, bins: int, min_bin: int,
-                meter: CostMeter, trace: list, device=torch.device("cpu")) -> list[int]:
-    "From the widest network, shrink by one step the group whose shrink keeps held-out top-1 highest, until FLOPs <= target."
+                meter: CostMeter, trace: list, device=torch.device("cpu"), session: Session | None = None) -> list[int]:
+    """From the widest network, shrink by one step the group whose shrink keeps held-out top-1 highest, until FLOPs <= target.
+    Under torchrun the candidates of a step are scored round-robin over the processes (each on all held-out batches)."""
+    session = session or Session(device)
+    n_eval = sum(len(y) for _, y in calib) + sum(len(y) for _, y in score)
     levels = [group_levels(w, bins, min_bin) for w in gates.max_widths]
     names = gates.arch.layer_names()
     widths = list(gates.max_widths)
     flops, step = arch_flops(gates.sub_arch(widths), resolution), 0
     while flops > target:
-        cands = []
-        for g, lv in enumerate(levels):
-            k = lv.index(widths[g])
-            if k == 0: continue
-            w = widths[:g] + [lv[k - 1]] + widths[g + 1:]
-            acc = score_widths(model, gates, w, calib, score, meter, device)
-            cands.append((acc, flops - arch_flops(gates.sub_arch(w), resolution), -g, w))
-        if not cands: break                      # every group at its narrowest level
+        shrinks = [(g, widths[:g] + [lv[lv.index(widths[g]) - 1]] + widths[g + 1:])
+                   for g, lv in enumerate(levels) if lv.index(widths[g]) > 0]
+        if not shrinks: break                    # every group at its narrowest level
+        accs = torch.zeros(len(shrinks), dtype=torch.float64)
+        for j, (g, w) in enumerate(shrinks):
+            if j % session.world == session.rank: accs[j] = score_widths(model, gates, w, calib, score, None, device)
+            meter.eval(gates.sub_arch(w), n_eval)   # every candidate once, whichever process scored it
+        if session.world > 1: dist.all_reduce(accs)
+        cands = [(float(accs[j]), flops - arch_flops(gates.sub_arch(w), resolution), -g, w) for j, (g, w) in enumerate(shrinks)]
         acc, removed, neg_g, widths = max(cands)
         flops -= removed; step += 1; g = -neg_g
         trace.append(dict(step=step, group=g, layers=[names[i] for i in gates.groups[g]], width=widths[g], flops=flops,
@@ -140,21 +149,24 @@ def greedy_slim(model: nn.Module, gates: Gates, target: float, resolution: int, 
     return widths
 
 # %% ../../nbs/12_autoslim.ipynb #e7ed0e40
-def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int = 0, device=torch.device("cpu")):
+def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int = 0, device=torch.device("cpu"),
+        session: Session | None = None):
     "AutoSlim on `arch`: train the `widen`x slimmable supernet, slim it greedily on held-out images, match FLOPs to `target`."
     res, meter, trace = data.resolution, CostMeter(data.resolution), []
+    session = session or Session(device)
     train_idx, held = split_heldout(data.labels, st["heldout"], seed)
     calib, score = heldout_batches(data, held, st["calib_batches"], st["score_batches"], st["batch_size"], device)
-    loader = TensorLoader(data.subset(train_idx), st["batch_size"], device, True, seed=seed, channels_last=True)
+    loader = session.loader(data.subset(train_idx), st["batch_size"], seed, True)
     if len(loader) == 0:
         raise ValueError(f"{len(train_idx)} training images (after holding out {len(held)}) are fewer than one batch of {st['batch_size']}")
     wide = scale_width(arch, st["widen"])
     model = build_model(wide).to(device, memory_format=torch.channels_last)
     gates = Gates(model, wide)
     prec = resolve_precision(st.get("precision", "fp32"), wide, device)[0]
-    train_supernet(model, gates, loader, {**st, "_prec": prec}, meter, trace, torch.Generator().manual_seed(seed + 1), device)
+    train_supernet(model, gates, loader, {**st, "_prec": prec}, meter, trace, torch.Generator().manual_seed(seed + 1), device,
+                   session)
     with autocast_for(device, prec):
-        widths = greedy_slim(model, gates, target, res, calib, score, st["bins"], st["min_bin"], meter, trace, device)
+        widths = greedy_slim(model, gates, target, res, calib, score, st["bins"], st["min_bin"], meter, trace, device, session)
     gates.remove()
     slim = gates.sub_arch(widths)
     trace.append(dict(slimmed=slim.to_dict(), slimmed_flops=arch_flops(slim, res), target_flops=target,

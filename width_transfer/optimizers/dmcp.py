@@ -13,7 +13,7 @@ from ..flops import arch_flops, fit_widths
 from ..models import build_model
 from ..data import ImageTensorDataset
 from ..train import TensorLoader, param_groups, autocast_for
-from ..optimize import (Gates, CostMeter, kd_loss, flops_poly, group_widths, arch_with_group_widths,
+from ..optimize import (Gates, CostMeter, Session, kd_loss, flops_poly, group_widths, arch_with_group_widths,
                                     resolve_precision, _check_precision)
 
 # %% auto #0
@@ -174,9 +174,11 @@ def cosine(step: int, total: int, hi: float, lo: float) -> float:
     "Cosine from `hi` at step 0 to `lo` at step `total`."
     return lo + (hi - lo) * 0.5 * (1 + math.cos(math.pi * min(step, total) / max(1, total)))
 
-def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int = 0, device=torch.device("cpu")):
+def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int = 0, device=torch.device("cpu"),
+        session: Session | None = None):
     "DMCP on a `widen` x supernet of `arch`: sandwich weight steps, then Markov architecture steps; expected widths to `target`."
     res, meter, trace = data.resolution, CostMeter(data.resolution), []
+    session = session or Session(device); world = session.world
     sup = scale_width(arch, st["widen"])
     prec, cl = resolve_precision(st.get("precision", "fp32"), sup, device)   # weight steps only; the architecture step is fp32
     model = build_model(sup).to(device, memory_format=torch.channels_last if cl else torch.contiguous_format)
@@ -184,7 +186,7 @@ def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int
     mc = MarkovChannels(sup, res, st["widen"], st["min_width"], st["step"]).to(device)
     T = target / 1e6
     if st["arch_init"] == "target": init_logits(mc, T)
-    loader = TensorLoader(data, st["batch_size"], device, True, seed=seed, channels_last=cl)
+    loader = session.loader(data, st["batch_size"], seed, cl)
     nb = len(loader)
     if nb == 0: raise ValueError(f"{len(data)} images are fewer than one batch of {st['batch_size']}")
     total = st["epochs"] * nb; start = total // 2             # architecture steps from half the iterations on
@@ -195,8 +197,10 @@ def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int
     arch_opt = torch.optim.SGD(arch_params, lr=st["arch_lr"], momentum=0.9, nesterov=True, weight_decay=0.0)
     gen = torch.Generator().manual_seed(seed)
     widest, narrowest = mc.max_widths(), mc.min_widths()
-    step = 0
-    for epoch in range(st["epochs"]):
+    state = dict(model=model, mc=mc, opt=opt, arch_opt=arch_opt)
+    first, extra = session.resume(state, dict(gen=gen), meter, trace)
+    step = extra.get("step", 0)
+    for epoch in range(first, st["epochs"]):
         loader.set_epoch(epoch); model.train()
         s = dict(loss=0.0, kd=0.0, arch_loss=0.0, flops_loss=0.0, arch_steps=0, markov=0)
         for x, y in loader:
@@ -214,7 +218,8 @@ def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int
                 if k == 0: loss = crit(out, y); teacher = out.detach(); s["loss"] += loss.item()
                 else: loss = kd_loss(out, teacher); s["kd"] += loss.item() / 3
                 loss.backward()
-                meter.train(gates.sub_arch(w), n)
+                meter.train(gates.sub_arch(w), n * world)
+            session.sync_grads(model.parameters())
             opt.step()
             if search:                                           # the architecture step, same batch
                 for gr in arch_opt.param_groups: gr["lr"] = cosine(step - start, total - start, st["arch_lr"], st["arch_lr_min"])
@@ -223,8 +228,9 @@ def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int
                 e = mc.expected_flops(); fl = flops_loss(e, T, st["flops_weight"])
                 grads = torch.autograd.grad(task + fl, arch_params)
                 for al, g in zip(arch_params, grads): al.grad = g
+                session.sync_grads(arch_params)
                 arch_opt.step()
-                meter.train(sup, n)
+                meter.train(sup, n * world)
                 s["arch_loss"] += task.item(); s["flops_loss"] += float(fl.detach()); s["arch_steps"] += 1
             step += 1
         gates.full()
@@ -234,6 +240,7 @@ def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int
                           flops_loss=s["flops_loss"] / k if s["arch_steps"] else None, arch_steps=s["arch_steps"],
                           markov_samples=s["markov"], random_prob=p_rand, expected_mmacs=mc.expected_flops().item(),
                           target_mmacs=T, cost_flops=meter.flops))
+        session.save(epoch + 1, state, dict(gen=gen), meter, trace, step=step)
     gates.remove()
     with torch.no_grad(): E = [float(e) for e in mc.expected_channels()]
     rounded = arch_with_group_widths(sup, [max(1, round(e - 1e-4)) for e in E])   # what the original exports

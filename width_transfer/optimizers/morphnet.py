@@ -11,7 +11,7 @@ from ..flops import arch_flops, fit_widths
 from ..models import build_model
 from ..data import ImageTensorDataset
 from ..train import TensorLoader, auto_precision, autocast_for, param_groups
-from ..optimize import (resolve_precision, _check_precision, CostMeter, channel_layers, arch_with_group_widths, flops_poly)
+from ..optimize import (resolve_precision, _check_precision, CostMeter, Session, channel_layers, arch_with_group_widths, flops_poly)
 
 # %% auto #0
 __all__ = ['settings', 'FlopsRegularizer', 'learn_structure', 'run']
@@ -63,33 +63,39 @@ class FlopsRegularizer:
 
 # %% ../../nbs/13_morphnet.ipynb #a1199a1d
 def learn_structure(model: nn.Module, reg: FlopsRegularizer, loader, epochs: int, lr: float, wd: float, lam: float,
-                    meter: CostMeter | None = None, trace: list | None = None, precision: str = "fp32"):
+                    meter: CostMeter | None = None, trace: list | None = None, precision: str = "fp32",
+                    session: Session | None = None):
     "Train `model` on task loss + `lam` x the FLOPs regularizer, at a fixed learning rate."
+    session = session or Session(next(model.parameters()).device)
     opt = torch.optim.SGD(param_groups(model, wd), lr=lr, momentum=0.9, nesterov=True)
     crit = nn.CrossEntropyLoss()
-    for epoch in range(epochs):
+    trace = trace if trace is not None else []
+    first, _ = session.resume(dict(model=model, opt=opt), {}, meter, trace)
+    for epoch in range(first, epochs):
         loader.set_epoch(epoch); model.train(); tl = tr = 0.0
         for x, y in loader:
             with autocast_for(x.device, precision): task = crit(model(x), y)
             penalty = reg()
             loss = task + lam * penalty
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-            if meter is not None: meter.train(reg.arch, len(y))
+            opt.zero_grad(set_to_none=True); loss.backward(); session.sync_grads(model.parameters()); opt.step()
+            if meter is not None: meter.train(reg.arch, len(y) * session.world)
             tl += task.item(); tr += float(penalty.detach())
-        if trace is not None:
-            trace.append(dict(epoch=epoch + 1, task_loss=tl / len(loader), regularizer=tr / len(loader),
-                              alive=reg.alive(), cost_flops=meter.flops if meter else None))
+        trace.append(dict(epoch=epoch + 1, task_loss=tl / len(loader), regularizer=tr / len(loader),
+                          alive=reg.alive(), cost_flops=meter.flops if meter else None))
+        session.save(epoch + 1, dict(model=model, opt=opt), {}, meter, trace)
 
-def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int = 0, device=torch.device("cpu")):
+def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int = 0, device=torch.device("cpu"),
+        session: Session | None = None):
     "MorphNet on `arch`: learn the structure, keep the alive channels, expand uniformly to `target`."
     res, meter, trace = data.resolution, CostMeter(data.resolution), []
     prec, cl = resolve_precision(st["precision"], arch, device)
     model = build_model(arch).to(device, memory_format=torch.channels_last if cl else torch.contiguous_format)
     reg = FlopsRegularizer(model, arch, res, st["threshold"])
-    loader = TensorLoader(data, st["batch_size"], device, True, seed=seed, channels_last=cl)
+    session = session or Session(device)
+    loader = session.loader(data, st["batch_size"], seed, cl)
     if len(loader) == 0: raise ValueError(f"{len(data)} images are fewer than one batch of {st['batch_size']}")
     lam = st["strength"] / float(reg().detach())
-    learn_structure(model, reg, loader, st["epochs"], st["lr"], st["wd"], lam, meter, trace, prec)
+    learn_structure(model, reg, loader, st["epochs"], st["lr"], st["wd"], lam, meter, trace, prec, session)
     shrunk = arch_with_group_widths(arch, [max(1, n) for n in reg.alive()])
     trace.append(dict(shrunk=shrunk.to_dict(), shrunk_flops=arch_flops(shrunk, res), lam=lam))
     return fit_widths(shrunk, shrunk.widths(), target, res), meter, trace

@@ -11,7 +11,7 @@ from ..flops import arch_flops, fit_widths
 from ..models import build_model
 from ..data import ImageTensorDataset
 from ..train import TensorLoader, auto_precision, autocast_for, lr_at
-from ..optimize import (resolve_precision, _check_precision, Gates, CostMeter, channel_layers, arch_with_group_widths, group_widths)
+from ..optimize import (resolve_precision, _check_precision, Gates, CostMeter, Session, channel_layers, arch_with_group_widths, group_widths)
 
 # %% auto #0
 __all__ = ['settings', 'l1_subgradient', 'group_scores', 'keep_by_rank', 'run']
@@ -58,25 +58,29 @@ def keep_by_rank(scores: list[torch.Tensor], arch: Arch, target: float, resoluti
     return counts(lo)
 
 # %% ../../nbs/14_slimming.ipynb #f51f45a3
-def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int = 0, device=torch.device("cpu")):
+def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int = 0, device=torch.device("cpu"),
+        session: Session | None = None):
     "Train `arch` x `widen` with the L1 penalty for `epochs`, prune globally to `target`, match FLOPs."
     res, meter, trace = data.resolution, CostMeter(data.resolution), []
     wide = scale_width(arch, st["widen"])
     prec, cl = resolve_precision(st["precision"], wide, device)
     model = build_model(wide).to(device, memory_format=torch.channels_last if cl else torch.contiguous_format)
-    loader = TensorLoader(data, st["batch_size"], device, True, seed=seed, channels_last=cl)
+    session = session or Session(device)
+    loader = session.loader(data, st["batch_size"], seed, cl)
     if len(loader) == 0: raise ValueError(f"{len(data)} images are fewer than one batch of {st['batch_size']}")
     opt = torch.optim.SGD(model.parameters(), lr=st["lr"], momentum=0.9, weight_decay=st["wd"])
     crit, total = nn.CrossEntropyLoss(), st["epochs"] * len(loader)
-    for epoch in range(st["epochs"]):
+    first, _ = session.resume(dict(model=model, opt=opt), {}, meter, trace)
+    for epoch in range(first, st["epochs"]):
         loader.set_epoch(epoch); model.train(); tot = 0.0
         for i, (x, y) in enumerate(loader):
             for gr in opt.param_groups: gr["lr"] = lr_at(epoch * len(loader) + i, total, st["lr"], round(st["warmup_epochs"] * len(loader)))
             with autocast_for(device, prec): loss = crit(model(x), y)
-            opt.zero_grad(set_to_none=True); loss.backward()
+            opt.zero_grad(set_to_none=True); loss.backward(); session.sync_grads(model.parameters())
             l1_subgradient(model, st["s"]); opt.step()
-            meter.train(wide, len(y)); tot += loss.item()
+            meter.train(wide, len(y) * session.world); tot += loss.item()
         trace.append(dict(epoch=epoch + 1, loss=tot / len(loader), cost_flops=meter.flops))
+        session.save(epoch + 1, dict(model=model, opt=opt), {}, meter, trace)
     kept = keep_by_rank(group_scores(model, wide), wide, target, res)
     pruned = arch_with_group_widths(wide, kept)
     trace.append(dict(pruned=pruned.to_dict(), pruned_flops=arch_flops(pruned, res)))

@@ -1,0 +1,71 @@
+"""`wt-optimize` as users run it: a real kill and resume, and a search on 2 processes under torchrun (Gloo)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from width_transfer.arch import Arch
+from width_transfer.flops import arch_flops
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def argv(algorithm, tmp, name, *extra):
+    return ["--algorithm", algorithm, "--arch", "resnet18", "--width", "0.25", "--dataset", "synthetic",
+            "--preset", "smoke", "--results", str(tmp / name / "store"), "--work-dir", str(tmp / name / "work"),
+            "--device", "cpu", *extra]
+
+
+def record(tmp, name):
+    (f,) = (tmp / name / "store").glob("*.json")
+    return json.loads(f.read_text())
+
+
+def test_killed_search_resumes_where_it_stopped(tmp_path):
+    cmd = [sys.executable, "-m", "width_transfer.optimize"]
+    a = argv("dmcp", tmp_path, "whole", "--set", "epochs=3")
+    p = subprocess.run(cmd + a, capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    whole = record(tmp_path, "whole")
+
+    b = argv("dmcp", tmp_path, "killed", "--set", "epochs=3")
+    ck_dir = tmp_path / "killed" / "work" / "checkpoints"
+    proc = subprocess.Popen(cmd + b, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=ENV)
+    t0 = time.time()
+    while not list(ck_dir.glob("optimize-*.pt")) and proc.poll() is None and time.time() - t0 < 300: time.sleep(0.05)
+    assert proc.poll() is None, "the search ended before its first checkpoint: nothing was killed"
+    proc.send_signal(signal.SIGKILL); proc.wait()
+    assert not list((tmp_path / "killed" / "store").glob("*.json"))        # killed: no record
+    p = subprocess.run(cmd + b, capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "resumed after epoch" in p.stdout
+    again = record(tmp_path, "killed")
+    assert again["resumed_after_epoch"] >= 1
+    for k in ("arch", "cost_flops", "trace", "config"):
+        assert again[k] == whole[k], k
+
+
+def test_search_on_two_processes(tmp_path):
+    one = subprocess.run([sys.executable, "-m", "width_transfer.optimize"] + argv("autoslim", tmp_path, "one"),
+                         capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=600)
+    assert one.returncode == 0, one.stderr[-3000:]
+    p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                        "-m", "width_transfer.optimize"] + argv("autoslim", tmp_path, "two"),
+                       capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert p.stdout.count("record ") == 1                                   # rank 0 reports and writes, once
+    r1, r2 = record(tmp_path, "one"), record(tmp_path, "two")
+    assert r2["world_size"] == 2 and r2["config"]["world_size"] == 2 and "world_size" not in r1["config"]
+    # the 2 processes together trained as many images through the same sub-networks as one process did
+    train_cost = lambda r: [t["cost_flops"] for t in r["trace"] if "epoch" in t][-1]
+    assert r2["train_images"] == r1["train_images"] and train_cost(r2) == train_cost(r1)
+    # every greedy candidate was scored once, on one of the processes, and counted once
+    end = r2["trace"][-1]
+    assert r2["eval_images"] == sum(t["candidates"] for t in r2["trace"] if "step" in t) * (end["calib_images"] + end["score_images"])
+    arch = Arch(**r2["arch"]).validate()
+    assert abs(arch_flops(arch, 28) / r2["config"]["target_flops"] - 1) <= 0.01
+    assert [t["step"] for t in r2["trace"] if "step" in t] == list(range(1, 1 + sum("step" in t for t in r2["trace"])))
