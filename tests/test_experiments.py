@@ -58,3 +58,18 @@ def test_paper_notebook_with_papermill_parameters(tmp_path):
     papermill("fig8", tmp_path / "out2.ipynb", ("save_to", fig), ("results", store))
     assert len(list(store.glob("*.json"))) == n   # the second run only redraws
     assert pd.read_csv(fig.with_suffix(".csv")).top1_mean.tolist() == df.top1_mean.tolist()
+
+
+def test_search_under_torchrun_once(tmp_path, monkeypatch):
+    from width_transfer.experiments import search
+    monkeypatch.setenv("OMP_NUM_THREADS", "1"); monkeypatch.setenv("WT_WORK", str(tmp_path / "work"))
+    two = dataclasses.replace(SMOKE, nproc=2)
+    logs = tmp_path / "logs"
+    r = search(two, "slimming", "resnet18", SMOKE.targets["resnet18"], seed=2, results=tmp_path / "store", log_dir=logs)
+    assert r.record["world_size"] == 2 and r.record["config"]["world_size"] == 2 and r.record["config"]["seed"] == 2
+    assert len(list(logs.glob("optimize-*.log"))) == 1 and len(list((tmp_path / "work" / "checkpoints").glob("*.pt"))) == 1
+    for f in logs.glob("*"): f.unlink()
+    again = search(two, "slimming", "resnet18", SMOKE.targets["resnet18"], seed=2, results=tmp_path / "store", log_dir=logs)
+    assert not list(logs.glob("*")) and again.arch == r.arch   # found in the store: no process started
+    one = search(SMOKE, "slimming", "resnet18", SMOKE.targets["resnet18"], seed=2, results=tmp_path / "store")
+    assert "world_size" not in one.record["config"] and len(load_results(tmp_path / "store")) == 2

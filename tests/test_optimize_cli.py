@@ -69,3 +69,27 @@ def test_search_on_two_processes(tmp_path):
     arch = Arch(**r2["arch"]).validate()
     assert abs(arch_flops(arch, 28) / r2["config"]["target_flops"] - 1) <= 0.01
     assert [t["step"] for t in r2["trace"] if "step" in t] == list(range(1, 1 + sum("step" in t for t in r2["trace"])))
+
+
+def test_image_folder_from_the_command_line(tmp_path):
+    from PIL import Image
+    import torch
+    g = torch.Generator().manual_seed(0)
+    for c in range(3):
+        (tmp_path / "data" / "train" / f"c{c}").mkdir(parents=True)
+        for k in range(16):
+            img = (torch.rand(3, 36, 36, generator=g) * 80 + c * 80).byte().permute(1, 2, 0).numpy()
+            Image.fromarray(img).save(tmp_path / "data" / "train" / f"c{c}" / f"{k}.png")
+    a = argv("morphnet", tmp_path, "folder", "--set", "batch_size=8", "--workers", "0")
+    a[a.index("--dataset") + 1] = "imagefolder"
+    a[a.index("--width") + 1] = "0.125"
+    p = subprocess.run([sys.executable, "-m", "width_transfer.optimize", *a, "--resolution", "32",
+                        "--data-root", str(tmp_path / "data")], capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    r = record(tmp_path, "folder")
+    arch = Arch(**r["arch"]).validate()
+    assert arch.num_classes == 3 and arch.in_channels == 3 and r["config"]["resolution"] == 32 and r["config"]["images"] == 48
+    assert abs(arch_flops(arch, 32) / r["config"]["target_flops"] - 1) <= 0.01
+    missing = subprocess.run([sys.executable, "-m", "width_transfer.optimize", *a], capture_output=True, text=True,
+                             cwd=ROOT, env=ENV, timeout=600)
+    assert missing.returncode != 0 and "imagefolder needs --data-root" in missing.stderr

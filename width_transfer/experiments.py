@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_experiments.ipynb #4b1ece8e
 from __future__ import annotations
-import math, os, subprocess, sys, tempfile, time
+import json, math, os, subprocess, sys, tempfile, time
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -12,8 +12,9 @@ from .arch import Arch, base_arch, NETWORKS
 from .data import dataset_info, load_dataset, check_fraction
 from .flops import count_flops, check_resolution
 from .transfer import Projection, project, extrapolate, STACKINGS
-from .optimize import ALGORITHMS, OPTIMIZER_PRESETS, optimize, group_widths
-from .results import check_store, find_record
+from .optimize import (ALGORITHMS, OPTIMIZER_PRESETS, optimize, group_widths, search_config, FolderData,
+                                     OptimizeResult)
+from .results import check_store, find_record, config_hash
 from .train import pick_device
 
 # %% auto #0
@@ -170,11 +171,15 @@ def label(point: Projection) -> str:
 
 @lru_cache(maxsize=6)
 def _train_data(dataset, root, resolution, fraction):
+    if dataset == "imagefolder":
+        if root is None: raise ValueError("the imagefolder dataset needs data_root: a folder with train/ (one sub-folder per class)")
+        return FolderData.from_root(root, resolution, fraction, seed=0)
     return load_dataset(dataset, "train", root=root, resolution=resolution, fraction=fraction, seed=0)
 
 def search(scale, algorithm: str, name: str, point: Projection, seed: int = 0, results=None, data_root=None,
-           device="auto", **overrides):
-    "Width optimization of network `name` at `point` with the scale's settings (`overrides` win); cached."
+           device="auto", nproc: int | None = None, log_dir="work/logs", **overrides):
+    """Width optimization of network `name` at `point` with the scale's settings (`overrides` win); cached.
+    With more than one process (`nproc`, default the scale's) it runs `wt-optimize` under torchrun."""
     s = get_scale(scale)
     if algorithm not in ALGORITHMS: raise ValueError(f"unknown algorithm {algorithm!r}; algorithms: {', '.join(ALGORITHMS)}")
     if s.optimizer not in OPTIMIZER_PRESETS:
@@ -184,10 +189,36 @@ def search(scale, algorithm: str, name: str, point: Projection, seed: int = 0, r
     cfg = {**OPTIMIZER_PRESETS[s.optimizer][algorithm], **s.search.get(algorithm, {}), **overrides}
     cfg.setdefault("precision", s.precision_for(name))
     store = check_store(results or default_store(s))
-    _wait_if_paused()
+    nproc = s.nproc if nproc is None else nproc
+    if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 0:
+        raise ValueError(f"nproc must be an integer >= 0 (0 or 1: search in this process), got {nproc!r}")
+    work = Path(os.environ.get("WT_WORK", "work"))
     t0 = time.time()
-    r = optimize(algorithm, arch, data, seed=seed, results=store, device=pick_device(device),
-                 checkpoint_dir=Path(os.environ.get("WT_WORK", "work")) / "checkpoints", **cfg)   # a killed search resumes
+    if nproc <= 1:
+        _wait_if_paused()
+        r = optimize(algorithm, arch, data, seed=seed, results=store, device=pick_device(device),
+                     checkpoint_dir=work / "checkpoints", **cfg)   # a killed search resumes
+    else:
+        config = search_config(algorithm, arch, data, seed=seed, device=pick_device(device), world=nproc, **cfg)
+        rec = find_record(store, config)
+        if rec is None:
+            _wait_if_paused()
+            argv = ["--algorithm", algorithm, "--arch", arch.to_json(), "--dataset", s.dataset, "--resolution", str(res),
+                    "--data-fraction", repr(point.data_fraction), "--seed", str(seed), "--preset", s.optimizer,
+                    "--results", str(store), "--work-dir", str(work), "--device", device]
+            for k, v in cfg.items(): argv += ["--set", f"{k}={json.dumps(v)}"]
+            if data_root: argv += ["--data-root", str(data_root)]
+            log = Path(log_dir) / f"optimize-{config_hash(config)}.log"; log.parent.mkdir(parents=True, exist_ok=True)
+            cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+                   "-m", "width_transfer.optimize", *argv]
+            with open(log, "w") as f: p = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
+            rec = find_record(store, config)
+            if p.returncode or rec is None:
+                lines = open(log).readlines()
+                errors = [l for l in lines if "error" in l.lower() and "Traceback" not in l][:5]
+                raise RuntimeError(f"search failed (exit {p.returncode}); its output is in {log}; errors and last lines:\n"
+                                   + "".join(errors + ["...\n"] + lines[-10:]))
+        r = OptimizeResult(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
     ran = time.time() - t0 >= 0.5 * r.wall_s   # a cached result comes back at once
     _say(f"  search {algorithm:9s} {name} {label(point)} seed {seed}: {'ran' if ran else 'cached'}, "
          f"cost {r.cost_flops / 1e12:.3g} TFLOPs, {r.wall_s:.0f} s")
@@ -298,9 +329,9 @@ def study(scale, name: str, grid: str, algorithms=None, seeds=None, stacking: st
     # everything that would stop a search, checked before the first training
     from width_transfer.optimize import channel_layers
     from width_transfer.models import build_model
-    if s.dataset == "imagefolder":
-        raise ValueError("the width optimizers need an in-memory dataset; image folders (ImageNet) are not supported yet")
     channel_layers(build_model(base), base)
+    if s.dataset in ("imagefolder", "cifar10", "cifar100") and data_root is None:
+        raise ValueError(f"the {s.name} scale's dataset ({s.dataset}) needs data_root: its folder (ImageNet: train/ and val/)")
     kw = dict(results=results, data_root=data_root)
     _say(f"{s.name}: {name} on the {grid} grid, target {label(target)}, {count_flops(base, res):,} MACs")
     uni = [train(s, base, target, sd, nproc=nproc, **kw) for sd in seeds]

@@ -20,7 +20,8 @@ from .results import config_hash, find_record, save_record, record_path, atomic_
 # %% auto #0
 __all__ = ['ALGORITHMS', 'OPTIMIZER_PRESETS', 'Layer', 'channel_layers', 'Gates', 'group_widths', 'arch_with_group_widths',
            'slice_weights', 'FlopsPoly', 'flops_poly', 'CostMeter', 'resolve_precision', 'kd_loss', 'recalibrate_bn',
-           'top1', 'Session', 'OptimizeResult', 'data_fingerprint', 'optimize', 'get_args_parser', 'main']
+           'top1', 'Session', 'FolderData', 'FolderLoader', 'make_loader', 'OptimizeResult', 'data_fingerprint',
+           'search_config', 'optimize', 'get_args_parser', 'main']
 
 # %% ../nbs/10_optimize.ipynb #db829baf
 @dataclass
@@ -243,9 +244,7 @@ class Session:
 
     def loader(self, data, batch_size: int, seed: int, channels_last: bool):
         "The training batches of this process: its shard of `data`, its share of the global batch."
-        from width_transfer.train import TensorLoader
-        return TensorLoader(data, self.per_rank(batch_size), self.device, True, seed=seed, rank=self.rank,
-                            world=self.world, channels_last=channels_last)
+        return make_loader(data, self.per_rank(batch_size), self.device, True, seed, self.rank, self.world, channels_last)
 
     def sync_grads(self, params):
         "Average the gradients of `params` over the processes (no-op alone)."
@@ -291,6 +290,78 @@ class Session:
         if self.world > 1: dist.barrier()
 
 
+# %% ../nbs/10_optimize.ipynb #836c36d5
+class FolderData:
+    "An image folder's training images at `resolution` for `optimize` (see above)."
+    def __init__(self, ds, info, resolution: int, root: str = "", indices=None, workers: int = 4):
+        self.ds, self.info, self.resolution, self.root, self.workers = ds, info, resolution, str(root), workers
+        self.indices = list(range(len(ds))) if indices is None else [int(i) for i in indices]
+        self.labels = torch.as_tensor([ds.targets[i] for i in self.indices], dtype=torch.int64)
+
+    @classmethod
+    def from_root(cls, root, resolution: int = 224, fraction: float = 1.0, seed: int = 0, workers: int = 4):
+        "The training images under `root/train` (one sub-folder per class), a class-balanced `fraction` of them."
+        from dataclasses import replace
+        from width_transfer.data import load_imagefolder, dataset_info, check_fraction
+        ds = load_imagefolder(root, True, resolution)
+        info = replace(dataset_info("imagefolder"), num_classes=len(ds.classes), resolution=resolution)
+        idx = None if check_fraction(fraction) == 1 else class_balanced_indices(torch.as_tensor(ds.targets), fraction, seed)
+        return cls(ds, info, resolution, root, idx, workers)
+
+    def __len__(self): return len(self.indices)
+    def __getitem__(self, i): return self.ds[self.indices[i]]
+    @property
+    def targets(self): return self.labels
+
+    def subset(self, indices) -> "FolderData":
+        "The images at `indices` (positions in this set)."
+        return FolderData(self.ds, self.info, self.resolution, self.root, [self.indices[int(i)] for i in indices], self.workers)
+
+    def fingerprint(self) -> str:
+        "A short hash of the files (relative paths), labels, resolution and transform."
+        h = hashlib.sha256()
+        base = Path(self.ds.root)
+        h.update(f"{self.resolution} {self.ds.transform!r}".encode())
+        for i in self.indices:
+            p, y = self.ds.samples[i]
+            h.update(f"{Path(p).relative_to(base)}\t{y}\n".encode())
+        return h.hexdigest()[:16]
+
+class FolderLoader:
+    "Batches of a `FolderData` on `device`: a DataLoader, sharded over processes like `TensorLoader`."
+    def __init__(self, data: FolderData, batch_size: int, device, train: bool, seed: int = 0, rank: int = 0,
+                 world: int = 1, channels_last: bool = False):
+        from torch.utils.data import DistributedSampler
+        self.data, self.bs, self.device, self.train, self.seed, self.rank, self.world = data, batch_size, device, train, seed, rank, world
+        self.channels_last, self.epoch = channels_last, 0
+        self.sampler = DistributedSampler(range(len(data)), world, rank, shuffle=True, seed=seed) if train else None
+
+    def set_epoch(self, epoch: int):
+        self.epoch = epoch
+        if self.sampler is not None: self.sampler.set_epoch(epoch)
+
+    def __len__(self):
+        if self.train: return self.sampler.num_samples // self.bs
+        return math.ceil(len(range(self.rank, len(self.data), self.world)) / self.bs)
+
+    def __iter__(self):
+        from torch.utils.data import DataLoader, Subset
+        idx = list(iter(self.sampler)) if self.train else list(range(self.rank, len(self.data), self.world))
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch * 1_009 + self.rank)   # augmentation draws
+        dl = DataLoader(Subset(self.data, idx), self.bs, shuffle=False, drop_last=self.train, num_workers=self.data.workers,
+                        pin_memory=self.device.type == "cuda", generator=g, persistent_workers=False)
+        for x, y in dl:
+            x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+            if self.channels_last: x = x.contiguous(memory_format=torch.channels_last)
+            yield x, y
+
+def make_loader(data, batch_size: int, device, train: bool, seed: int = 0, rank: int = 0, world: int = 1,
+                channels_last: bool = False):
+    "The batches of `data`: a `TensorLoader` for an `ImageTensorDataset`, a `FolderLoader` for a `FolderData`."
+    from width_transfer.train import TensorLoader
+    cls = TensorLoader if isinstance(data, ImageTensorDataset) else FolderLoader
+    return cls(data, batch_size, torch.device(device), train, seed, rank, world, channels_last)
+
 # %% ../nbs/10_optimize.ipynb #cc5bfe8b
 ALGORITHMS = ("dmcp", "autoslim", "morphnet", "slimming")
 
@@ -308,7 +379,7 @@ OPTIMIZER_PRESETS = {
                 slimming=dict(widen=1.5, epochs=2)),
     # paper: DMCP's 40 epochs (the original's schedule), AutoSlim's 50 (the author in slimmable_networks #11,
     # mmrazor), MorphNet 30 and slimming 10 (our choice; the paper's appendix is unavailable); batch 1024 with the
-    # Joslim lr of 0.125 per 256 images. `optimize` needs an in-memory dataset, so ImageNet folders cannot run yet.
+    # Joslim lr of 0.125 per 256 images. ImageNet folders go through `FolderData`.
     "paper": dict(dmcp=dict(epochs=40, batch_size=1024, lr=0.5, lr_min=0.08),
                   autoslim=dict(epochs=50, batch_size=1024, lr=0.5), morphnet=dict(strength=10.0, epochs=30, batch_size=1024, lr=0.5),
                   slimming=dict(widen=1.5, epochs=10, batch_size=1024, lr=0.5)),
@@ -323,8 +394,9 @@ class OptimizeResult:
     trace: list             # per-step record of the algorithm (epochs, greedy steps, ...)
     record: dict | None = None
 
-def data_fingerprint(ds: ImageTensorDataset) -> str:
-    "A short content hash of a dataset's images and labels (a projection changes it)."
+def data_fingerprint(ds) -> str:
+    "A short content hash of a dataset's images and labels (a projection changes it); a `FolderData`'s file list."
+    if isinstance(ds, FolderData): return ds.fingerprint()
     h = hashlib.sha256()
     h.update(str(tuple(ds.images.shape)).encode()); h.update(ds.images.contiguous().numpy().tobytes())
     h.update(ds.labels.numpy().tobytes())
@@ -336,16 +408,16 @@ def _module(algorithm):
         raise ValueError(f"unknown algorithm {algorithm!r}; algorithms: {', '.join(ALGORITHMS)}")
     return importlib.import_module(f"width_transfer.optimizers.{algorithm}")
 
-def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset, target_flops: float | None = None,
-             seed: int = 0, results=None, device="cpu", divisor: int = 1, checkpoint_dir=None, **cfg) -> OptimizeResult:
-    """Optimize the widths of `arch` on `data` with `algorithm` at `target_flops` (default: FLOPs of `arch`).
-    With `checkpoint_dir`, the search checkpoints every epoch there and resumes from its own checkpoint."""
+def search_config(algorithm: str, arch: Arch, data, target_flops: float | None = None, seed: int = 0, device="cpu",
+                  divisor: int = 1, world: int = 1, **cfg) -> dict:
+    "Check a search's inputs (before any work) and return its config: what its record is keyed by."
     mod = _module(algorithm)
     if isinstance(divisor, bool) or not isinstance(divisor, int) or divisor < 1:
         raise ValueError(f"divisor must be an integer >= 1 (every width a multiple of it), got {divisor!r}")
     if not isinstance(arch, Arch): raise ValueError(f"arch must be an Arch, got {type(arch).__name__}")
-    if not isinstance(data, ImageTensorDataset):
-        raise ValueError("data must be an ImageTensorDataset (width_transfer.data.load_dataset of an in-memory dataset)")
+    if not isinstance(data, (ImageTensorDataset, FolderData)):
+        raise ValueError("data must be an ImageTensorDataset (width_transfer.data.load_dataset of an in-memory dataset) "
+                         "or a FolderData (FolderData.from_root of an image folder)")
     arch.validate(); channel_layers(build_model(arch), arch)   # supported network?
     res = check_resolution(arch, data.resolution)
     if arch.in_channels != data.info.in_channels or arch.num_classes != data.info.num_classes:
@@ -363,15 +435,24 @@ def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset, target_flops:
     config = dict(kind="optimize", algorithm=algorithm, arch=arch.to_dict(), target_flops=target, resolution=res,
                   data=data_fingerprint(data), images=len(data), seed=seed, settings=settings)
     if divisor > 1: config["divisor"] = divisor   # only when set, so records made before the option keep their hash
-    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
     if world > 1: config["world_size"] = world    # the per-process batch changes BN statistics: another run
+    if "batch_size" in settings and settings["batch_size"] % world:
+        raise ValueError(f"batch_size {settings['batch_size']} (the global batch) is not divisible by the {world} processes")
+    return config
+
+def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset | FolderData, target_flops: float | None = None,
+             seed: int = 0, results=None, device="cpu", divisor: int = 1, checkpoint_dir=None, **cfg) -> OptimizeResult:
+    """Optimize the widths of `arch` on `data` with `algorithm` at `target_flops` (default: FLOPs of `arch`).
+    With `checkpoint_dir`, the search checkpoints every epoch there and resumes from its own checkpoint."""
+    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    config = search_config(algorithm, arch, data, target_flops, seed, device, divisor, world, **cfg)
+    mod, settings, target, res = _module(algorithm), config["settings"], config["target_flops"], config["resolution"]
     if results is not None:
         rec = find_record(results, config)
         if rec is not None:
             return OptimizeResult(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
     key = config_hash(config)
     session = Session(device, None if checkpoint_dir is None else Path(checkpoint_dir) / f"optimize-{key}.pt", key)
-    if "batch_size" in settings: session.per_rank(settings["batch_size"])   # divisible by the processes? (before any work)
     torch.manual_seed(seed)
     out_arch, meter, trace = mod.run(arch, data, target, settings, seed=seed, device=torch.device(device), session=session)
     wall = session.wall()
@@ -420,10 +501,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", default=None, help="results store (default: results/<preset>)")
     p.add_argument("--work-dir", default=os.environ.get("WT_WORK", "work"), help="checkpoints go to <work-dir>/checkpoints")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--workers", type=int, default=4, help="loader processes (image folders only)")
     return p
 
 def main(argv=None) -> OptimizeResult:
-    from width_transfer.arch import scale_width, scale_depth
+    from width_transfer.arch import scale_width, scale_depth, NETWORKS
     from width_transfer.data import dataset_info, load_dataset
     from width_transfer.results import check_store
     from width_transfer.train import _parse_arch, init_distributed
@@ -434,10 +516,15 @@ def main(argv=None) -> OptimizeResult:
     store = check_store(args.results or Path("results") / args.preset)
     rank, world, device = init_distributed(args.device)
     try:
-        data = load_dataset(args.dataset, "train", root=args.data_root, resolution=args.resolution,
-                            fraction=args.data_fraction, seed=args.data_seed)
-        if not isinstance(data, ImageTensorDataset):
-            raise ValueError(f"{args.dataset}: the width optimizers need an in-memory dataset; image folders are not supported yet")
+        if args.dataset == "imagefolder":
+            if args.data_root is None: raise ValueError("imagefolder needs --data-root: a folder with train/ (one sub-folder per class)")
+            data = FolderData.from_root(args.data_root, args.resolution or info.resolution, args.data_fraction,
+                                        args.data_seed, args.workers)
+            if arch.num_classes != data.info.num_classes:   # a network name: give it the folder's classes
+                arch = Arch(**{**arch.to_dict(), "num_classes": data.info.num_classes}) if args.arch in NETWORKS else arch
+        else:
+            data = load_dataset(args.dataset, "train", root=args.data_root, resolution=args.resolution,
+                                fraction=args.data_fraction, seed=args.data_seed)
         r = optimize(args.algorithm, arch, data, args.target_flops, args.seed, results=store, device=device,
                      divisor=args.divisor, checkpoint_dir=Path(args.work_dir) / "checkpoints", **cfg)
         if rank == 0:

@@ -12,7 +12,7 @@ from ..models import build_model
 from ..data import ImageTensorDataset, class_balanced_indices
 from ..train import TensorLoader, lr_at, param_groups
 import torch.distributed as dist
-from ..optimize import (Gates, CostMeter, Session, channel_layers, kd_loss, recalibrate_bn, top1,
+from ..optimize import (Gates, CostMeter, Session, make_loader, channel_layers, kd_loss, recalibrate_bn, top1,
                                     resolve_precision, _check_precision)
 from ..train import autocast_for
 
@@ -66,14 +66,14 @@ def split_heldout(labels, fraction: float, seed: int = 0) -> tuple[list[int], li
     order = [int(p[r]) for r in range(max(len(p) for p in per_class)) for p in per_class if r < len(p)]
     return train, order
 
-def heldout_batches(data: ImageTensorDataset, indices, n_calib: int, n_score: int, batch_size: int, device):
+def heldout_batches(data, indices, n_calib: int, n_score: int, batch_size: int, device):
     "Fixed, un-augmented held-out batches: (calibration batches, scoring batches), disjoint."
     n = n_calib + n_score
     bs = min(batch_size, len(indices) // n)
     if bs < 2:
         raise ValueError(f"{len(indices)} held-out images are too few for {n_calib} + {n_score} held-out batches of at "
                          f"least 2 images; raise heldout or lower calib_batches / score_batches")
-    loader = TensorLoader(data.subset(indices[:n * bs]), bs, device, train=False, channels_last=True)
+    loader = make_loader(data.subset(indices[:n * bs]), bs, device, train=False, channels_last=True)
     batches = list(loader)
     return batches[:n_calib], batches[n_calib:]
 
