@@ -1,8 +1,9 @@
 """Cross-module checks of the optimizers: gates equal sliced networks, the store caches runs, results build."""
 import pytest
 import torch
+from torchvision.ops import StochasticDepth
 
-from width_transfer.arch import Arch, base_arch, scale_width
+from width_transfer.arch import Arch, base_arch, scale_depth, scale_width
 from width_transfer.data import synthetic
 from width_transfer.flops import count_flops
 from width_transfer.models import build_model
@@ -10,7 +11,7 @@ from width_transfer.optimize import ALGORITHMS, OPTIMIZER_PRESETS, Gates, group_
 from width_transfer.results import load_results
 
 
-@pytest.mark.parametrize("name", ["resnet18", "resnet50", "mobilenetv2"])
+@pytest.mark.parametrize("name", ["resnet18", "resnet50", "mobilenetv2", "efficientnet_b3"])
 @pytest.mark.parametrize("train", [False, True])
 def test_gates_equal_the_sliced_network(name, train):
     torch.manual_seed(0)
@@ -24,7 +25,7 @@ def test_gates_equal_the_sliced_network(name, train):
     for m in (sup, sub):
         m.train(train)
         for d in m.modules():
-            if isinstance(d, torch.nn.Dropout):
+            if isinstance(d, (torch.nn.Dropout, StochasticDepth)):
                 d.p = 0.0
     gates.set_widths(w)
     x = torch.randn(4, 1, 28, 28)
@@ -46,3 +47,21 @@ def test_store_caches_and_result_builds(tmp_path, algo):
     assert abs(count_flops(rebuilt, 28) / count_flops(a, 28) - 1) <= 0.01
     assert build_model(rebuilt)(torch.randn(2, 1, 28, 28)).shape == (2, 10)
     assert r1.cost_flops > 0 and r1.record["config"]["settings"]["precision"] in ("fp32", "bf16")
+
+
+@pytest.mark.parametrize("algo", ALGORITHMS)
+def test_efficientnet_squeeze_widths(algo):
+    """EfficientNet-B3: every algorithm returns valid widths at the target FLOPs. DMCP and AutoSlim search the
+    squeeze-excitation widths like any other width; MorphNet and slimming rank BN scales, and an SE squeeze has no
+    BN, so before their final multiplier every SE width is still the one of the network they trained."""
+    a = scale_depth(scale_width(base_arch("efficientnet_b3", 10, 1, True), 0.25), 0.3)   # 1-2 blocks per stage
+    cfg = {**OPTIMIZER_PRESETS["smoke"][algo], **({"widen": 1.25} if algo == "autoslim" else {})}   # a shorter greedy path
+    r = optimize(algo, a, synthetic(128), **cfg)
+    assert abs(count_flops(r.arch, 28) / count_flops(a, 28) - 1) <= 0.01
+    se = [i for i, n in enumerate(a.layer_names()) if n.endswith(".se")]
+    assert len(se) == sum(a.depths())
+    if algo in ("morphnet", "slimming"):
+        key, trained = ("shrunk", a) if algo == "morphnet" else ("pruned", scale_width(a, r.record["config"]["settings"]["widen"]))
+        before = Arch(**next(t[key] for t in r.trace if key in t))
+        assert [before.widths()[i] for i in se] == [trained.widths()[i] for i in se]
+        if algo == "slimming": assert before.widths() != trained.widths()   # the global ranking pruned BN widths

@@ -34,12 +34,10 @@ class Layer:
     in_index: int | None # width index of the conv's input (None: the image)
     depthwise: bool = False
     shortcut: nn.Conv2d | None = None   # a ResNet block's projection-shortcut conv, producing this width too
+    se_expand: nn.Conv2d | None = None  # a squeeze width's second SE conv (back to the depthwise width it scales)
 
 def channel_layers(model: nn.Module, arch: Arch) -> list[Layer]:
     "The layers of `build_model(arch)` aligned with `arch.widths()`."
-    if arch.name == "efficientnet_b3":
-        raise ValueError("the width optimizers support resnet18, resnet50, resnet101 and mobilenetv2; "
-                         "efficientnet_b3 (squeeze-excitation widths) is not supported yet")
     out = []
     if arch.name.startswith("resnet"):
         out.append(Layer(0, model.conv1, [model.bn1], [model.bn1], None))
@@ -58,6 +56,18 @@ def channel_layers(model: nn.Module, arch: Arch) -> list[Layer]:
     f = model.features
     out.append(Layer(0, f[0][0], [f[0][1]], [f[0]], None))
     k, prev = 1, 0
+    if arch.name == "efficientnet_b3":   # ([expand,] dw, se, project); the SE squeeze has no BN
+        for blk in (b for stage in f[1:-1] for b in stage):
+            mods = list(blk.block)
+            if len(mods) == 4:
+                out.append(Layer(k, mods[0][0], [mods[0][1]], [mods[0]], prev)); k += 1
+            dw, se, pj = mods[-3:]
+            out.append(Layer(k, dw[0], [dw[1]], [dw], k - 1 if len(mods) == 4 else prev, depthwise=True)); k += 1
+            out.append(Layer(k, se.fc1, [], [se.fc1], k - 1, se_expand=se.fc2)); k += 1
+            out.append(Layer(k, pj[0], [pj[1]], [pj], k - 2)); k += 1
+            prev = k - 1
+        out.append(Layer(k, f[-1][0], [f[-1][1]], [f[-1]], prev))
+        return out
     for blk in f[1:-1]:
         mods = list(blk.conv)
         if len(mods) == 4:   # expand, dw, project conv, project bn
@@ -124,6 +134,10 @@ def slice_weights(model: nn.Module, arch: Arch, sub: nn.Module, sub_arch: Arch):
             o, i = s.conv.out_channels, s.conv.in_channels
             s.conv.weight.copy_(b.conv.weight[:o, :i])
             if s.shortcut is not None: s.shortcut.weight.copy_(b.shortcut.weight[:o, :s.shortcut.in_channels])
+            if s.conv.bias is not None: s.conv.bias.copy_(b.conv.bias[:o])
+            if s.se_expand is not None:
+                e = s.se_expand
+                e.weight.copy_(b.se_expand.weight[:e.out_channels, :e.in_channels]); e.bias.copy_(b.se_expand.bias[:e.out_channels])
             for bb, sb in zip(b.bns, s.bns):
                 for n in ("weight", "bias", "running_mean", "running_var"):
                     getattr(sb, n).copy_(getattr(bb, n)[:o])
@@ -165,6 +179,9 @@ def flops_poly(arch: Arch, resolution: int) -> FlopsPoly:
         if l.depthwise: lin.append((l.index, h * h * k * k)); convs.append((l.in_index, l.index, h * h * k * k, True))
         else: bil.append((l.in_index, l.index, h * h * k * k)); convs.append((l.in_index, l.index, h * h * k * k, False))
         lin.append((l.index, 4 * h * h * len(l.bns)))
+        if l.se_expand is not None:   # SE: average pool of the dw map, and the 1x1 conv back from the squeeze width
+            hd = sizes[l.in_index]
+            lin.append((l.in_index, hd * hd + 1)); bil.append((l.index, l.in_index, 1)); convs.append((l.index, l.in_index, 1, False))
         if len(l.bns) > 1:      # projection shortcut: a strided 1x1 conv from the block input
             blk_in = layers[l.index - n_block + 1].in_index
             bil.append((blk_in, l.index, h * h)); convs.append((blk_in, l.index, h * h, False))

@@ -53,7 +53,7 @@ def settings(widen: float = 1.5, epochs: int = 4, batch_size: int = 256, lr: flo
 
 def network_defaults(name: str, st: dict) -> tuple[float, float]:
     "(weight decay, label smoothing): the settings, or the original's values for the network when None."
-    mbv2 = name == "mobilenetv2"
+    mbv2 = name in ("mobilenetv2", "efficientnet_b3")   # the original's mobile-network values
     return (st["wd"] if st["wd"] is not None else (4e-5 if mbv2 else 1e-4),
             st["label_smoothing"] if st["label_smoothing"] is not None else (0.1 if mbv2 else 0.0))
 

@@ -32,22 +32,27 @@ class FlopsRegularizer:
         self.arch, self.threshold = arch, threshold
         self.layers, self.groups = channel_layers(model, arch), arch.tied_groups()
         self.group_of = arch.group_index()
+        # a group with no BN (EfficientNet's SE squeeze) has no gamma: MorphNet's gamma regularizer leaves such ops
+        # unregularized, so all their channels stay alive and only the final uniform expansion scales them
+        self.free = [not any(self.layers[i].bns for i in g) for g in self.groups]
+        self.group_width = [arch.widths()[g[0]] for g in self.groups]
         self.convs = flops_poly(arch, resolution).convs
 
     def group_regs(self) -> list[torch.Tensor]:
         "Per group, each channel's regularizer: the element-wise max of |gamma| over the group."
-        return [torch.stack([bn.weight.abs() for i in g for bn in self.layers[i].bns]).amax(0) for g in self.groups]
+        return [None if free else torch.stack([bn.weight.abs() for i in g for bn in self.layers[i].bns]).amax(0)
+                for g, free in zip(self.groups, self.free)]
 
     def alive(self, regs=None) -> list[int]:
         "Alive channels per group (|gamma| above the threshold; may be 0)."
         regs = self.group_regs() if regs is None else regs
-        return [int((r.detach() > self.threshold).sum()) for r in regs]
+        return [w if r is None else int((r.detach() > self.threshold).sum()) for r, w in zip(regs, self.group_width)]
 
     def __call__(self) -> torch.Tensor:
         regs = self.group_regs(); alive = self.alive(regs)
         def side(i):   # (sum of regularizers, alive count) of a width index; None = image / classes
             if i is None: return 0.0, None
-            g = self.group_of[i]; return regs[g].sum(), alive[g]
+            g = self.group_of[i]; return (0.0 if regs[g] is None else regs[g].sum()), alive[g]
         total = 0.0
         for i, o, coeff, dw in self.convs:
             r_in, a_in = side(i)

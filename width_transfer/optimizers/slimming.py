@@ -33,21 +33,26 @@ def l1_subgradient(model: nn.Module, s: float):
             m.weight.grad.add_(s * torch.sign(m.weight.detach()))
 
 def group_scores(model: nn.Module, arch: Arch) -> list[torch.Tensor]:
-    "Per tied group, each channel's score: the largest |gamma| over the BNs of the group."
+    "Per tied group, each channel's score: the largest |gamma| over the BNs of the group (None: a group with no BN)."
     layers = channel_layers(model, arch)
     out = []
     for g in arch.tied_groups():
-        out.append(torch.stack([bn.weight.detach().abs() for i in g for bn in layers[i].bns]).amax(0).cpu())
+        bns = [bn for i in g for bn in layers[i].bns]
+        out.append(torch.stack([bn.weight.detach().abs() for bn in bns]).amax(0).cpu() if bns else None)
     return out
 
 def keep_by_rank(scores: list[torch.Tensor], arch: Arch, target: float, resolution: int) -> list[int]:
-    "Channels kept per group: the top of one global ranking of `scores`, as many as fit in `target` FLOPs."
-    flat = torch.cat([sc for sc in scores])
-    owner = torch.cat([torch.full((len(sc),), g) for g, sc in enumerate(scores)])
+    """Channels kept per group: the top of one global ranking of `scores`, as many as fit in `target` FLOPs.
+    A group without BN (score None: EfficientNet's SE squeeze) is not ranked and keeps its width, as network
+    slimming prunes only BN channels; the final multiplier to the target scales it with the rest."""
+    full = group_widths(arch)
+    ranked = [g for g, sc in enumerate(scores) if sc is not None]
+    flat = torch.cat([scores[g] for g in ranked])
+    owner = torch.cat([torch.full((len(scores[g]),), g) for g in ranked])
     order = torch.argsort(flat, descending=True, stable=True)
     def counts(n):   # channels kept per group when the top-n scores are kept (at least one per group)
-        c = torch.bincount(owner[order[:n]], minlength=len(scores)).clamp(min=1)
-        return c.tolist()
+        c = torch.bincount(owner[order[:n]], minlength=len(scores)).clamp(min=1).tolist()
+        return [full[g] if scores[g] is None else c[g] for g in range(len(scores))]
     f = lambda n: arch_flops(arch_with_group_widths(arch, counts(n)), resolution)
     lo, hi = 0, len(flat)                      # largest n with f(n) <= target
     if f(lo) > target: return counts(0)
