@@ -4,6 +4,7 @@
 
 # %% ../../nbs/14_slimming.ipynb #e68c68e4
 from __future__ import annotations
+import math
 import torch
 from torch import nn
 from ..arch import Arch, scale_width
@@ -18,12 +19,16 @@ __all__ = ['settings', 'l1_subgradient', 'group_scores', 'keep_by_rank', 'run']
 
 # %% ../../nbs/14_slimming.ipynb #afe2ccc9
 def settings(widen: float = 2.0, epochs: int = 2, batch_size: int = 256, lr: float = 0.05, wd: float = 1e-4,
-             s: float = 1e-4, warmup_epochs: float = 0.0, precision: str = "auto") -> dict:
-    "NS-xw-ye settings: `widen` = x, `epochs` = y, `s` = L1 strength on BN scales."
+             s: float = 1e-4, warmup_epochs: float = 0.0, precision: str = "auto", min_keep: float = 0.0) -> dict:
+    "NS-xw-ye settings: `widen` = x, `epochs` = y, `s` = L1 strength on BN scales, `min_keep` = per-group floor."
     if widen < 1: raise ValueError(f"widen must be >= 1 (slimming prunes a wider network), got {widen}")
     if epochs < 1 or batch_size < 1: raise ValueError("epochs and batch_size must be >= 1")
-    return dict(widen=float(widen), epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), wd=float(wd),
-                s=float(s), warmup_epochs=float(warmup_epochs), precision=_check_precision(precision))
+    if isinstance(min_keep, bool) or not isinstance(min_keep, (int, float)) or not 0 <= min_keep < 1:
+        raise ValueError(f"min_keep must be a fraction in [0, 1) of each group's width (0: the original's global ranking only), got {min_keep!r}")
+    st = dict(widen=float(widen), epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), wd=float(wd),
+              s=float(s), warmup_epochs=float(warmup_epochs), precision=_check_precision(precision))
+    if min_keep > 0: st["min_keep"] = float(min_keep)   # only when set: records made before the option keep their hash
+    return st
 
 # %% ../../nbs/14_slimming.ipynb #89b8bd95
 def l1_subgradient(model: nn.Module, s: float):
@@ -41,17 +46,19 @@ def group_scores(model: nn.Module, arch: Arch) -> list[torch.Tensor]:
         out.append(torch.stack([bn.weight.detach().abs() for bn in bns]).amax(0).cpu() if bns else None)
     return out
 
-def keep_by_rank(scores: list[torch.Tensor], arch: Arch, target: float, resolution: int) -> list[int]:
+def keep_by_rank(scores: list[torch.Tensor], arch: Arch, target: float, resolution: int, min_keep: float = 0.0) -> list[int]:
     """Channels kept per group: the top of one global ranking of `scores`, as many as fit in `target` FLOPs.
     A group without BN (score None: EfficientNet's SE squeeze) is not ranked and keeps its width, as network
-    slimming prunes only BN channels; the final multiplier to the target scales it with the rest."""
+    slimming prunes only BN channels; the final multiplier to the target scales it with the rest.
+    `min_keep` > 0 keeps at least that fraction of every group (rounded up), whatever its scores."""
     full = group_widths(arch)
+    floor = torch.tensor([max(1, math.ceil(min_keep * w - 1e-9)) for w in full])
     ranked = [g for g, sc in enumerate(scores) if sc is not None]
     flat = torch.cat([scores[g] for g in ranked])
     owner = torch.cat([torch.full((len(scores[g]),), g) for g in ranked])
     order = torch.argsort(flat, descending=True, stable=True)
     def counts(n):   # channels kept per group when the top-n scores are kept (at least one per group)
-        c = torch.bincount(owner[order[:n]], minlength=len(scores)).clamp(min=1).tolist()
+        c = torch.maximum(torch.bincount(owner[order[:n]], minlength=len(scores)), floor).tolist()
         return [full[g] if scores[g] is None else c[g] for g in range(len(scores))]
     f = lambda n: arch_flops(arch_with_group_widths(arch, counts(n)), resolution)
     lo, hi = 0, len(flat)                      # largest n with f(n) <= target
@@ -86,7 +93,7 @@ def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int
             meter.train(wide, len(y) * session.world); tot += loss.item()
         trace.append(dict(epoch=epoch + 1, loss=tot / len(loader), cost_flops=meter.flops))
         session.save(epoch + 1, dict(model=model, opt=opt), {}, meter, trace)
-    kept = keep_by_rank(group_scores(model, wide), wide, target, res)
+    kept = keep_by_rank(group_scores(model, wide), wide, target, res, st.get("min_keep", 0.0))
     pruned = arch_with_group_widths(wide, kept)
     trace.append(dict(pruned=pruned.to_dict(), pruned_flops=arch_flops(pruned, res)))
     return fit_widths(pruned, pruned.widths(), target, res), meter, trace
