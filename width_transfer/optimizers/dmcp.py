@@ -18,7 +18,7 @@ from ..optimize import (Gates, CostMeter, Session, kd_loss, flops_poly, group_wi
 
 # %% auto #0
 __all__ = ['settings', 'network_defaults', 'ChannelGrid', 'channel_grid', 'MarkovChannels', 'flops_loss', 'fit_chain',
-           'set_logits', 'init_logits', 'cosine', 'run']
+           'set_logits', 'init_logits', 'init_logits_uniform', 'cosine', 'run']
 
 # %% ../../nbs/11_dmcp.ipynb #c1e845d4
 def settings(widen: float = 1.5, epochs: int = 4, batch_size: int = 256, lr: float = 0.05, lr_min: float = 0.008,
@@ -45,7 +45,8 @@ def settings(widen: float = 1.5, epochs: int = 4, batch_size: int = 256, lr: flo
     if label_smoothing is not None and not 0 <= num(label_smoothing, "label_smoothing") < 1:
         raise ValueError(f"label_smoothing must be in [0, 1) (or None: the original's per-network value), got {label_smoothing}")
     if not 0 <= num(random_prob_end, "random_prob_end") <= 1: raise ValueError(f"random_prob_end must be in [0, 1], got {random_prob_end}")
-    if arch_init not in ("target", "zero"): raise ValueError(f"arch_init must be 'target' or 'zero' (the original), got {arch_init!r}")
+    if arch_init not in ("target", "zero", "uniform"):
+        raise ValueError(f"arch_init must be 'target', 'uniform' or 'zero' (the original), got {arch_init!r}")
     return dict(widen=widen, epochs=epochs, batch_size=batch_size, lr=lr, lr_min=lr_min,
                 wd=None if wd is None else float(wd), label_smoothing=None if label_smoothing is None else float(label_smoothing),
                 arch_lr=arch_lr, arch_lr_min=arch_lr_min, flops_weight=float(flops_weight), min_width=min_width, step=step,
@@ -169,6 +170,33 @@ def init_logits(mc: MarkovChannels, target_mmacs: float, frac: float = 0.975) ->
         else: hi = mid
     at(lo); return lo
 
+# %% ../../nbs/11_dmcp.ipynb #9e348a77
+def _chain_to(mc: MarkovChannels, g: int, goal: float):
+    "Set chain g's logits to the common value whose expected channels are `goal` (bisection, clamped to [-20, 20])."
+    grid, al = mc.grids[g], mc.alphas[g]
+    if al.numel() == 0: return
+    e = lambda v: (al.fill_(v), grid.min_ch + grid.group * torch.cumprod(torch.sigmoid(al), 0).sum().item())[1]
+    lo, hi = -20.0, 20.0
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        if e(mid) < goal: lo = mid
+        else: hi = mid
+    al.fill_(lo)
+
+@torch.no_grad()
+def init_logits_uniform(mc: MarkovChannels, widths: list, target_mmacs: float, frac: float = 0.975) -> float:
+    "Every chain's expected channels f x its group's width in `widths`, one f with expected MACs `frac * target`; f."
+    goal = frac * target_mmacs
+    def at(f):
+        for g, w in enumerate(widths): _chain_to(mc, g, f * w)
+        return mc.expected_flops().item()
+    lo, hi = 0.0, max(g.max_ch / w for g, w in zip(mc.grids, widths))
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if at(mid) < goal: lo = mid
+        else: hi = mid
+    at(lo); return lo
+
 # %% ../../nbs/11_dmcp.ipynb #cf93f484
 def cosine(step: int, total: int, hi: float, lo: float) -> float:
     "Cosine from `hi` at step 0 to `lo` at step `total`."
@@ -186,6 +214,7 @@ def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int
     mc = MarkovChannels(sup, res, st["widen"], st["min_width"], st["step"]).to(device)
     T = target / 1e6
     if st["arch_init"] == "target": init_logits(mc, T)
+    elif st["arch_init"] == "uniform": init_logits_uniform(mc, group_widths(arch), T)
     loader = session.loader(data, st["batch_size"], seed, cl)
     nb = len(loader)
     if nb == 0: raise ValueError(f"{len(data)} images are fewer than one batch of {st['batch_size']}")
