@@ -8,6 +8,7 @@ import json, math, os, subprocess, sys, tempfile, time
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+import torch
 from .arch import Arch, base_arch, NETWORKS
 from .data import dataset_info, load_dataset, check_fraction
 from .flops import count_flops, check_resolution
@@ -188,6 +189,7 @@ def search(scale, algorithm: str, name: str, point: Projection, seed: int = 0, r
     data = _train_data(s.dataset, None if data_root is None else str(data_root), res, point.data_fraction)
     cfg = {**OPTIMIZER_PRESETS[s.optimizer][algorithm], **s.search.get(algorithm, {}), **overrides}
     cfg.setdefault("precision", s.precision_for(name))
+    divisor = cfg.pop("divisor", 1)
     store = check_store(results or default_store(s))
     nproc = s.nproc if nproc is None else nproc
     if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 0:
@@ -196,16 +198,17 @@ def search(scale, algorithm: str, name: str, point: Projection, seed: int = 0, r
     t0 = time.time()
     if nproc <= 1:
         _wait_if_paused()
-        r = optimize(algorithm, arch, data, seed=seed, results=store, device=pick_device(device),
+        r = optimize(algorithm, arch, data, seed=seed, results=store, device=pick_device(device), divisor=divisor,
                      checkpoint_dir=work / "checkpoints", **cfg)   # a killed search resumes
     else:
-        config = search_config(algorithm, arch, data, seed=seed, device=pick_device(device), world=nproc, **cfg)
+        config = search_config(algorithm, arch, data, seed=seed, device=pick_device(device), divisor=divisor, world=nproc, **cfg)
         rec = find_record(store, config)
         if rec is None:
             _wait_if_paused()
             argv = ["--algorithm", algorithm, "--arch", arch.to_json(), "--dataset", s.dataset, "--resolution", str(res),
                     "--data-fraction", repr(point.data_fraction), "--seed", str(seed), "--preset", s.optimizer,
-                    "--results", str(store), "--work-dir", str(work), "--device", device]
+                    "--results", str(store), "--work-dir", str(work), "--divisor", str(divisor),
+                    "--device", device if device in ("auto", "cpu", "cuda") else torch.device(device).type]
             for k, v in cfg.items(): argv += ["--set", f"{k}={json.dumps(v)}"]
             if data_root: argv += ["--data-root", str(data_root)]
             log = Path(log_dir) / f"optimize-{config_hash(config)}.log"; log.parent.mkdir(parents=True, exist_ok=True)
@@ -225,11 +228,11 @@ def search(scale, algorithm: str, name: str, point: Projection, seed: int = 0, r
     return r
 
 def transfer(scale, algorithm: str, name: str, source: Projection, target: Projection, seed: int = 0,
-             stacking: str = "average", results=None, data_root=None, **overrides):
+             stacking: str = "average", results=None, data_root=None, nproc: int | None = None, **overrides):
     "(widths for the target found on `source` and extrapolated, the search's OptimizeResult)."
     s = get_scale(scale)
     if stacking not in STACKINGS: raise ValueError(f"stacking must be one of {STACKINGS}, got {stacking!r}")
-    r = search(s, algorithm, name, source, seed, results, data_root, **overrides)
+    r = search(s, algorithm, name, source, seed, results, data_root, nproc=nproc, **overrides)
     if source == target: return r.arch, r
     return extrapolate(r.arch, network(s, name, source), network(s, name, target), stacking,
                        resolution=resolution_of(s, target)), r
@@ -353,26 +356,26 @@ def study(scale, name: str, grid: str, algorithms=None, seeds=None, stacking: st
                     multipliers=" ".join(f"{x:.4f}" for x in width_vector(arch, base)), arch_json=arch.to_json())
     rows = [row("uniform", "uniform", rels[-1], target, base, uni)]
     for algo in algorithms:
-        direct_arch, d = transfer(s, algo, name, target, target, search_seed, **kw)
+        direct_arch, d = transfer(s, algo, name, target, target, search_seed, nproc=nproc, **kw)
         for rel, p in zip(rels, pts):
-            arch, r = transfer(s, algo, name, p, target, search_seed, stacking, **kw)
+            arch, r = transfer(s, algo, name, p, target, search_seed, stacking, nproc=nproc, **kw)
             recs = [train(s, arch, target, sd, nproc=nproc, **kw) for sd in (seeds if p == target else tseeds)]
             rows.append(row("direct" if p == target else "transfer", algo, rel, p, arch, recs, r, d, direct_arch))
     return pd.DataFrame(rows)
 
 # %% ../nbs/07_experiments.ipynb #e1f99679
 def direct_archs(scale, name: str, algorithm: str, target: Projection | None = None, seeds=None, results=None,
-                 data_root=None) -> dict:
+                 data_root=None, nproc: int | None = None) -> dict:
     "{seed: widths} of direct optimization at `target` (default: the scale's target), one search per `search_seeds`."
     s = get_scale(scale); target = s.targets[name] if target is None else target
-    return {sd: search(s, algorithm, name, target, sd, results, data_root).arch
+    return {sd: search(s, algorithm, name, target, sd, results, data_root, nproc=nproc).arch
             for sd in (s.search_seeds if seeds is None else seeds)}
 
 def noise_floor(scale, name: str, algorithm: str, target: Projection | None = None, results=None,
-                data_root=None) -> list[float]:
+                data_root=None, nproc: int | None = None) -> list[float]:
     "Similarities between direct optimizations with different seeds (every pair): the yardstick of `width_similarity`."
     s = get_scale(scale); target = s.targets[name] if target is None else target
-    archs = list(direct_archs(s, name, algorithm, target, None, results, data_root).values())
+    archs = list(direct_archs(s, name, algorithm, target, None, results, data_root, nproc).values())
     base = network(s, name, target)
     return [width_similarity(a, b, base) for i, a in enumerate(archs) for b in archs[i + 1:]]
 

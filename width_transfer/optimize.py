@@ -291,6 +291,7 @@ class Session:
         for k, o in objects.items(): o.load_state_dict(ck["objects"][k])
         for k, g in gens.items(): g.set_state(ck["gens"][k])
         torch.set_rng_state(ck["torch_rng"])
+        if ck.get("cuda_rng") is not None and self.device.type == "cuda": torch.cuda.set_rng_state(ck["cuda_rng"], self.device)
         if meter is not None: meter.flops, meter.train_images, meter.eval_images = ck["meter"]
         trace[:] = ck["trace"]
         self.elapsed_before, self.t0, self.resumed_after = ck["elapsed"], time.time(), ck["epoch"]
@@ -302,9 +303,14 @@ class Session:
         if self.rank == 0:
             atomic_save(dict(key=self.key, epoch=epoch, objects={k: o.state_dict() for k, o in objects.items()},
                              gens={k: g.get_state() for k, g in gens.items()}, torch_rng=torch.get_rng_state(),
+                             cuda_rng=torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
                              meter=None if meter is None else (meter.flops, meter.train_images, meter.eval_images), trace=copy.deepcopy(trace),
                              elapsed=self.wall(), extra=extra), self.checkpoint)
         if self.world > 1: dist.barrier()
+
+    def finish(self):
+        "The search's record is stored: its checkpoint is no longer needed (a later run of it is found in the store)."
+        if self.checkpoint is not None and self.rank == 0 and self.checkpoint.is_file(): self.checkpoint.unlink()
 
 
 # %% ../nbs/10_optimize.ipynb #836c36d5
@@ -329,6 +335,14 @@ class FolderData:
     def __getitem__(self, i): return self.ds[self.indices[i]]
     @property
     def targets(self): return self.labels
+
+    def eval_view(self) -> "FolderData":
+        "The same images with the evaluation transform (resize to resolution / 0.875, centre crop): held-out scoring."
+        import torchvision.transforms as T
+        ev = copy.copy(self.ds)
+        ev.transform = T.Compose([T.Resize(int(round(self.resolution / 0.875))), T.CenterCrop(self.resolution), T.ToTensor(),
+                                  T.Normalize(self.info.mean, self.info.std)])
+        return FolderData(ev, self.info, self.resolution, self.root, self.indices, self.workers)
 
     def subset(self, indices) -> "FolderData":
         "The images at `indices` (positions in this set)."
@@ -365,7 +379,8 @@ class FolderLoader:
         from torch.utils.data import DataLoader, Subset
         idx = list(iter(self.sampler)) if self.train else list(range(self.rank, len(self.data), self.world))
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch * 1_009 + self.rank)   # augmentation draws
-        dl = DataLoader(Subset(self.data, idx), self.bs, shuffle=False, drop_last=self.train, num_workers=self.data.workers,
+        # at least one loader process: its augmentation draws are seeded from `g`, not from this process's generator
+        dl = DataLoader(Subset(self.data, idx), self.bs, shuffle=False, drop_last=self.train, num_workers=max(1, self.data.workers),
                         pin_memory=self.device.type == "cuda", generator=g, persistent_workers=False)
         for x, y in dl:
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
@@ -482,9 +497,8 @@ def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset | FolderData, 
     rec = dict(config=config, arch=out_arch.to_dict(), arch_json=out_arch.to_json(), flops=f, cost_flops=int(meter.flops),
                arch_before_divisor=raw.to_dict(),
                train_images=meter.train_images, eval_images=meter.eval_images, wall_s=wall, trace=trace,
-               world_size=world, resumed_after_epoch=session.resumed_after,
-               checkpoint=None if session.checkpoint is None else str(session.checkpoint), **provenance())
-    if results is not None and session.rank == 0: save_record(results, rec)
+               world_size=world, resumed_after_epoch=session.resumed_after, **provenance())
+    if results is not None and session.rank == 0: save_record(results, rec); session.finish()
     return OptimizeResult(out_arch, int(meter.flops), wall, trace, rec)
 
 # %% ../nbs/10_optimize.ipynb #d52ab613

@@ -73,6 +73,7 @@ def heldout_batches(data, indices, n_calib: int, n_score: int, batch_size: int, 
     if bs < 2:
         raise ValueError(f"{len(indices)} held-out images are too few for {n_calib} + {n_score} held-out batches of at "
                          f"least 2 images; raise heldout or lower calib_batches / score_batches")
+    if hasattr(data, "eval_view"): data = data.eval_view()   # an image folder: held-out images un-augmented too
     loader = make_loader(data.subset(indices[:n * bs]), bs, device, train=False, channels_last=True)
     batches = list(loader)
     return batches[:n_calib], batches[n_calib:]
@@ -135,7 +136,7 @@ def greedy_slim(model: nn.Module, gates: Gates, target: float, resolution: int, 
         shrinks = [(g, widths[:g] + [lv[lv.index(widths[g]) - 1]] + widths[g + 1:])
                    for g, lv in enumerate(levels) if lv.index(widths[g]) > 0]
         if not shrinks: break                    # every group at its narrowest level
-        accs = torch.zeros(len(shrinks), dtype=torch.float64)
+        accs = torch.zeros(len(shrinks), dtype=torch.float64, device=session.device)   # NCCL reduces GPU tensors only
         for j, (g, w) in enumerate(shrinks):
             if j % session.world == session.rank: accs[j] = score_widths(model, gates, w, calib, score, None, device)
             meter.eval(gates.sub_arch(w), n_eval)   # every candidate once, whichever process scored it
