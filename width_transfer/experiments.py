@@ -160,6 +160,19 @@ def _wait_if_paused():
 
 def _say(msg): print(msg, flush=True)
 
+def _torchrun(what: str, module: str, argv: list, nproc: int, store, config: dict, log_dir) -> dict:
+    "Run `python -m module argv` under torchrun on `nproc` processes, output to a log; the record it stored, or why not."
+    log = Path(log_dir) / f"{what}-{config_hash(config)}.log"; log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m", module, *argv]
+    with open(log, "w") as f: p = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
+    rec = find_record(store, config)
+    if p.returncode or rec is None:
+        lines = open(log).readlines()
+        errors = [l for l in lines if "error" in l.lower() and "Traceback" not in l][:5]
+        raise RuntimeError(f"{'training' if what == 'train' else 'search'} failed (exit {p.returncode}); its output is in "
+                           f"{log}; errors and last lines:\n" + "".join(errors + ["...\n"] + lines[-10:]))
+    return rec
+
 def same_point(scale, a: Projection, b: Projection) -> bool:
     "Whether two points are the same configuration (a resolution left unset is the dataset's)."
     key = lambda p: (p.width, p.depth, resolution_of(scale, p), p.data_fraction)
@@ -211,16 +224,7 @@ def search(scale, algorithm: str, name: str, point: Projection, seed: int = 0, r
                     "--device", device if device in ("auto", "cpu", "cuda") else torch.device(device).type]
             for k, v in cfg.items(): argv += ["--set", f"{k}={json.dumps(v)}"]
             if data_root: argv += ["--data-root", str(data_root)]
-            log = Path(log_dir) / f"optimize-{config_hash(config)}.log"; log.parent.mkdir(parents=True, exist_ok=True)
-            cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-                   "-m", "width_transfer.optimize", *argv]
-            with open(log, "w") as f: p = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
-            rec = find_record(store, config)
-            if p.returncode or rec is None:
-                lines = open(log).readlines()
-                errors = [l for l in lines if "error" in l.lower() and "Traceback" not in l][:5]
-                raise RuntimeError(f"search failed (exit {p.returncode}); its output is in {log}; errors and last lines:\n"
-                                   + "".join(errors + ["...\n"] + lines[-10:]))
+            rec = _torchrun("optimize", "width_transfer.optimize", argv, nproc, store, config, log_dir)
         r = OptimizeResult(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
     ran = time.time() - t0 >= 0.5 * r.wall_s   # a cached result comes back at once
     _say(f"  search {algorithm:9s} {name} {label(point)} seed {seed}: {'ran' if ran else 'cached'}, "
@@ -267,17 +271,7 @@ def train(scale, arch: Arch, point: Projection, seed: int = 0, results=None, npr
     if rec is not None: return rec
     _wait_if_paused()
     if nproc == 0: rec = train_run(args)
-    else:
-        log = Path(log_dir) / f"train-{config_hash(cfg)}.log"; log.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-               "-m", "width_transfer.train", *argv]
-        with open(log, "w") as f: p = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
-        rec = find_record(store, cfg)
-        if p.returncode or rec is None:
-            lines = open(log).readlines()
-            errors = [l for l in lines if "error" in l.lower() and "Traceback" not in l][:5]
-            tail = "".join(errors + ["...\n"] + lines[-10:])
-            raise RuntimeError(f"training failed (exit {p.returncode}); its output is in {log}; errors and last lines:\n{tail}")
+    else: rec = _torchrun("train", "width_transfer.train", argv, nproc, store, cfg, log_dir)
     _say(f"  train  {arch.name} {label(point)} seed {seed}: top-1 {rec['top1']:.2f}%, {rec['train_s']:.0f} s")
     return rec
 
