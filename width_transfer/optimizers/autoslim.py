@@ -10,7 +10,7 @@ from ..arch import Arch, scale_width
 from ..flops import arch_flops, fit_widths
 from ..models import build_model
 from ..data import ImageTensorDataset, class_balanced_indices
-from ..train import TensorLoader, lr_at, param_groups
+from ..train import lr_at, param_groups
 import torch.distributed as dist
 from ..optimize import (Gates, CostMeter, Session, make_loader, channel_layers, kd_loss, recalibrate_bn, top1,
                                     resolve_precision, _check_precision)

@@ -12,7 +12,7 @@ from ..arch import Arch, scale_width
 from ..flops import arch_flops, fit_widths
 from ..models import build_model
 from ..data import ImageTensorDataset
-from ..train import TensorLoader, param_groups, autocast_for
+from ..train import param_groups, autocast_for
 from ..optimize import (Gates, CostMeter, Session, kd_loss, flops_poly, group_widths, arch_with_group_widths,
                                     resolve_precision, _check_precision)
 
@@ -175,7 +175,9 @@ def _chain_to(mc: MarkovChannels, g: int, goal: float):
     "Set chain g's logits to the common value whose expected channels are `goal` (bisection, clamped to [-20, 20])."
     grid, al = mc.grids[g], mc.alphas[g]
     if al.numel() == 0: return
-    e = lambda v: (al.fill_(v), grid.min_ch + grid.group * torch.cumprod(torch.sigmoid(al), 0).sum().item())[1]
+    def e(v):
+        al.fill_(v)
+        return grid.min_ch + grid.group * torch.cumprod(torch.sigmoid(al), 0).sum().item()
     lo, hi = -20.0, 20.0
     for _ in range(50):
         mid = (lo + hi) / 2

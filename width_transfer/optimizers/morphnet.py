@@ -10,7 +10,7 @@ from ..arch import Arch
 from ..flops import arch_flops, fit_widths
 from ..models import build_model
 from ..data import ImageTensorDataset
-from ..train import TensorLoader, auto_precision, autocast_for, param_groups
+from ..train import auto_precision, autocast_for, param_groups
 from ..optimize import (resolve_precision, _check_precision, CostMeter, Session, channel_layers, arch_with_group_widths, flops_poly)
 
 # %% auto #0

@@ -11,7 +11,7 @@ from ..arch import Arch, scale_width
 from ..flops import arch_flops, fit_widths
 from ..models import build_model
 from ..data import ImageTensorDataset
-from ..train import TensorLoader, auto_precision, autocast_for, lr_at
+from ..train import auto_precision, autocast_for, lr_at
 from ..optimize import (resolve_precision, _check_precision, Gates, CostMeter, Session, channel_layers, arch_with_group_widths, group_widths)
 
 # %% auto #0
