@@ -106,7 +106,7 @@ def main():
                        num_workers=a.workers, drop_last=True, pin_memory=device.type == "cuda",
                        persistent_workers=a.workers > 0)
     rows.append(("plain DataLoader, fp32 NCHW", timed(m, forever(plain), opt, crit, device, "fp32", warmup, steps)))
-    prec, cl = auto_precision(arch.name, device)
+    prec, cl = auto_precision(arch, device)
     m, opt = fresh(cl)
     eng = TensorLoader(ds, a.batch_size, device, True, seed=0, channels_last=cl)
     rows.append((f"engine, {prec}{' + channels_last' if cl else ''}",

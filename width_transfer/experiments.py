@@ -92,7 +92,7 @@ SCALES = {
         algorithms=("dmcp", "autoslim", "morphnet"),
         networks=("resnet18", "mobilenetv2"), table1=("resnet50",), seeds=(0, 1, 2), transfer_seeds=(0, 1), search_seeds=(0, 1),
         slimming=((1.5, 1), (2.0, 1), (2.0, 2)), nproc=1,
-        precision={"resnet18": "bf16", "resnet50": "bf16", "resnet101": "bf16", "mobilenetv2": "fp32"}),
+        precision={"resnet18": "bf16", "resnet50": "fp32", "resnet101": "fp32", "mobilenetv2": "fp32"}),
     "gpu": Scale(
         name="gpu", dataset="fashion_mnist",
         targets={"resnet18": _P(0.5), "mobilenetv2": _P(1.0), "resnet50": _P(0.5), "resnet101": _P(0.5)},

@@ -218,7 +218,7 @@ def _check_precision(p: str) -> str:
 def resolve_precision(precision: str, arch: Arch, device) -> tuple[str, bool]:
     "(precision, channels_last) for training `arch` on `device`; 'auto' is the engine's measured choice."
     from width_transfer.train import auto_precision
-    prec, cl = auto_precision(arch.name, torch.device(device))
+    prec, cl = auto_precision(arch, torch.device(device))
     return (prec if precision == "auto" else precision), cl
 
 def kd_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:

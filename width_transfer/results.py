@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 # %% auto #0
-__all__ = ['REQUIRED', 'CorruptRecord', 'canonical', 'config_hash', 'record_path', 'check_store', 'load_record', 'find_record',
-           'save_record', 'atomic_save', 'git_revision', 'provenance', 'load_results']
+__all__ = ['REQUIRED', 'CPU_FEATURES', 'CorruptRecord', 'canonical', 'config_hash', 'record_path', 'check_store', 'load_record',
+           'find_record', 'save_record', 'atomic_save', 'git_revision', 'cpu_info', 'provenance', 'load_results']
 
 # %% ../nbs/06_results.ipynb #53d4e4fa
 REQUIRED = ("kind", "hash", "config")
@@ -103,11 +103,23 @@ def git_revision(path=None) -> str:
         return rev.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError): return "unknown"
 
+CPU_FEATURES = ("amx_bf16", "avx512_bf16", "avx512f", "avx2")   # what decides CPU training speed here, fastest first
+
+def cpu_info(cpuinfo: str | None = None) -> str:
+    "The CPU's model name, which of `CPU_FEATURES` it has, and its CPU count (from /proc/cpuinfo when not given)."
+    if cpuinfo is None:
+        try: cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError: return f"{platform.processor() or 'unknown CPU'} ({os.cpu_count()} cpus)"
+    field = lambda key: next((l.split(":", 1)[1].strip() for l in cpuinfo.splitlines() if l.startswith(key)), "")
+    flags = set(field("flags").split())
+    feats = [f for f in CPU_FEATURES if f in flags]
+    return f"{field('model name') or platform.processor() or 'unknown CPU'} ({', '.join(feats) or 'none of ' + '/'.join(CPU_FEATURES)}; {os.cpu_count()} cpus)"
+
 def provenance() -> dict:
-    "Versions and machine facts stored in every record."
+    "Versions and machine facts stored in every record (`cpu`: seconds are comparable only between records of one kind)."
     import torch, width_transfer
     return dict(package_version=width_transfer.__version__, git_rev=git_revision(), torch_version=torch.__version__,
-                python=platform.python_version(), host=platform.node(), machine=platform.machine())
+                python=platform.python_version(), host=platform.node(), machine=platform.machine(), cpu=cpu_info())
 
 # %% ../nbs/06_results.ipynb #9984cef6
 def load_results(store, kind: str | None = None, strict: bool = False) -> pd.DataFrame:
