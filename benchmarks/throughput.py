@@ -4,8 +4,9 @@ The plain loop is what most training scripts do: a Dataset that decodes each ima
 torchvision transforms (RandomCrop with padding, RandomHorizontalFlip, ToTensor, Normalize), a DataLoader
 with worker processes, an fp32 NCHW model and a host-to-device copy per batch. The engine keeps the
 dataset on the device as one uint8 tensor, augments batches there (the same crop and flip), and uses the
-precision and memory layout `auto_precision` picks for the network and device (bf16 autocast and
-channels_last on GPUs and for ResNets on CPUs with native bf16).
+precision and memory layout `auto_precision` picks for the network and device (bf16 autocast on GPUs and
+for ResNets on CPUs with native bf16; channels_last except where oneDNN's AVX2 kernels get its gradients
+wrong: see `width_transfer.train.channels_last_ok`).
 
     python benchmarks/throughput.py                       # ResNet18 x0.25 on Fashion-MNIST, 28 px
     python benchmarks/throughput.py --arch mobilenetv2 --width 0.5 --steps 20

@@ -66,7 +66,7 @@ def split_heldout(labels, fraction: float, seed: int = 0) -> tuple[list[int], li
     order = [int(p[r]) for r in range(max(len(p) for p in per_class)) for p in per_class if r < len(p)]
     return train, order
 
-def heldout_batches(data, indices, n_calib: int, n_score: int, batch_size: int, device):
+def heldout_batches(data, indices, n_calib: int, n_score: int, batch_size: int, device, channels_last: bool = True):
     "Fixed, un-augmented held-out batches: (calibration batches, scoring batches), disjoint."
     n = n_calib + n_score
     bs = min(batch_size, len(indices) // n)
@@ -74,7 +74,7 @@ def heldout_batches(data, indices, n_calib: int, n_score: int, batch_size: int, 
         raise ValueError(f"{len(indices)} held-out images are too few for {n_calib} + {n_score} held-out batches of at "
                          f"least 2 images; raise heldout or lower calib_batches / score_batches")
     if hasattr(data, "eval_view"): data = data.eval_view()   # an image folder: held-out images un-augmented too
-    loader = make_loader(data.subset(indices[:n * bs]), bs, device, train=False, channels_last=True)
+    loader = make_loader(data.subset(indices[:n * bs]), bs, device, train=False, channels_last=channels_last)
     batches = list(loader)
     return batches[:n_calib], batches[n_calib:]
 
@@ -156,14 +156,14 @@ def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int
     res, meter, trace = data.resolution, CostMeter(data.resolution), []
     session = session or Session(device)
     train_idx, held = split_heldout(data.labels, st["heldout"], seed)
-    calib, score = heldout_batches(data, held, st["calib_batches"], st["score_batches"], st["batch_size"], device)
-    loader = session.loader(data.subset(train_idx), st["batch_size"], seed, True)
+    wide = scale_width(arch, st["widen"])
+    prec, cl = resolve_precision(st.get("precision", "fp32"), wide, device)   # the layout is correct for the supernet's shortcuts
+    calib, score = heldout_batches(data, held, st["calib_batches"], st["score_batches"], st["batch_size"], device, cl)
+    loader = session.loader(data.subset(train_idx), st["batch_size"], seed, cl)
     if len(loader) == 0:
         raise ValueError(f"{len(train_idx)} training images (after holding out {len(held)}) are fewer than one batch of {st['batch_size']}")
-    wide = scale_width(arch, st["widen"])
-    model = build_model(wide).to(device, memory_format=torch.channels_last)
+    model = build_model(wide).to(device, memory_format=torch.channels_last if cl else torch.contiguous_format)
     gates = Gates(model, wide)
-    prec = resolve_precision(st.get("precision", "fp32"), wide, device)[0]
     train_supernet(model, gates, loader, {**st, "_prec": prec}, meter, trace, torch.Generator().manual_seed(seed + 1), device,
                    session)
     with autocast_for(device, prec):
