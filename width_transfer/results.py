@@ -10,7 +10,8 @@ import pandas as pd
 
 # %% auto #0
 __all__ = ['REQUIRED', 'CPU_FEATURES', 'CorruptRecord', 'canonical', 'config_hash', 'record_path', 'check_store', 'load_record',
-           'find_record', 'save_record', 'atomic_save', 'git_revision', 'cpu_info', 'provenance', 'load_results']
+           'find_record', 'save_record', 'atomic_save', 'git_revision', 'cpu_flags', 'cpu_info', 'provenance',
+           'load_results']
 
 # %% ../nbs/06_results.ipynb #53d4e4fa
 REQUIRED = ("kind", "hash", "config")
@@ -105,15 +106,22 @@ def git_revision(path=None) -> str:
 
 CPU_FEATURES = ("amx_bf16", "avx512_bf16", "avx512f", "avx2")   # what decides CPU training speed here, fastest first
 
-def cpu_info(cpuinfo: str | None = None) -> str:
-    "The CPU's model name, which of `CPU_FEATURES` it has, and its CPU count (from /proc/cpuinfo when not given)."
+def _cpuinfo_field(cpuinfo: str | None, key: str) -> str:
+    "The value of the first `key` line of /proc/cpuinfo (or of the text given); '' when there is none."
     if cpuinfo is None:
         try: cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError: return f"{platform.processor() or 'unknown CPU'} ({os.cpu_count()} cpus)"
-    field = lambda key: next((l.split(":", 1)[1].strip() for l in cpuinfo.splitlines() if l.startswith(key)), "")
-    flags = set(field("flags").split())
-    feats = [f for f in CPU_FEATURES if f in flags]
-    return f"{field('model name') or platform.processor() or 'unknown CPU'} ({', '.join(feats) or 'none of ' + '/'.join(CPU_FEATURES)}; {os.cpu_count()} cpus)"
+        except OSError: return ""
+    return next((l.split(":", 1)[1].strip() for l in cpuinfo.splitlines() if l.startswith(key)), "")
+
+def cpu_flags(cpuinfo: str | None = None) -> set[str]:
+    "The instruction-set flags of this CPU (from /proc/cpuinfo, or the text given); empty when unknown."
+    return set(_cpuinfo_field(cpuinfo, "flags").split())
+
+def cpu_info(cpuinfo: str | None = None) -> str:
+    "The CPU's model name, which of `CPU_FEATURES` it has, and its CPU count (from /proc/cpuinfo when not given)."
+    feats = [f for f in CPU_FEATURES if f in cpu_flags(cpuinfo)]
+    model = _cpuinfo_field(cpuinfo, "model name") or platform.processor() or "unknown CPU"
+    return f"{model} ({', '.join(feats) or 'none of ' + '/'.join(CPU_FEATURES)}; {os.cpu_count()} cpus)"
 
 def provenance() -> dict:
     "Versions and machine facts stored in every record (`cpu`: seconds are comparable only between records of one kind)."

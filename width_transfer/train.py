@@ -17,10 +17,10 @@ from .models import build_model
 from .flops import count_flops, check_resolution
 from .data import DATASETS, ImageTensorDataset, dataset_info, load_dataset, check_fraction
 from .results import (check_store, find_record, record_path, save_record, config_hash,
-                                    atomic_save, provenance)
+                                    atomic_save, provenance, cpu_flags)
 
 # %% auto #0
-__all__ = ['PRESETS', 'PAPER_EPOCHS', 'lr_at', 'param_groups', 'random_crop_flip', 'TensorLoader', 'cpu_flags', 'cpu_has_bf16',
+__all__ = ['PRESETS', 'PAPER_EPOCHS', 'lr_at', 'param_groups', 'random_crop_flip', 'TensorLoader', 'cpu_has_bf16',
            'shortcut_inputs', 'channels_last_ok', 'auto_precision', 'dist_env', 'pick_device', 'init_distributed',
            'all_sum', 'autocast_for', 'train_one_epoch', 'evaluate', 'make_config', 'get_args_parser', 'load_data',
            'run', 'main']
@@ -105,13 +105,6 @@ class TensorLoader:
             yield x, self.labels[b]
 
 # %% ../nbs/05_train.ipynb #c522d62d
-def cpu_flags(cpuinfo: str | None = None) -> set[str]:
-    "The instruction-set flags of this CPU (from /proc/cpuinfo, or the text given); empty when unknown."
-    if cpuinfo is None:
-        try: cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError: return set()
-    return set(next((l.split(":", 1)[1].split() for l in cpuinfo.splitlines() if l.startswith("flags")), []))
-
 def cpu_has_bf16() -> bool:
     "Does this CPU have native bf16 arithmetic (AVX512-BF16 or AMX)?"
     return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
@@ -120,20 +113,18 @@ def shortcut_inputs(arch: Arch) -> list[int]:
     "Input channels of the network's 1x1 stride-2 convolutions (a ResNet's shortcuts into stages 2, 3, 4)."
     return [stage[-1][-1] for stage in arch.stages[:-1]] if arch.name.startswith("resnet") else []
 
-def channels_last_ok(arch, device, flags: set | None = None) -> bool:
-    """Whether channels_last trains `arch` (an Arch, or a network name: widths unknown) correctly on `device`.
+def channels_last_ok(arch: Arch, device, flags: set | None = None) -> bool:
+    """Whether channels_last trains `arch` correctly on `device` (`flags`: the CPU's, default this one's).
     No on a CPU without AVX-512 when a 1x1 stride-2 conv has < 8 input channels: oneDNN's AVX2 kernel gets its gradients wrong."""
     if torch.device(device).type != "cpu": return True
     if "avx512f" in (cpu_flags() if flags is None else flags): return True
-    if isinstance(arch, str): return not arch.startswith("resnet")
     return min(shortcut_inputs(arch), default=8) >= 8
 
-def auto_precision(arch, device: torch.device) -> tuple[str, bool]:
-    "(precision, channels_last) that trains `arch` (an Arch or a network name) fastest on `device`, as measured, and correctly."
-    name = arch if isinstance(arch, str) else arch.name
+def auto_precision(arch: Arch, device: torch.device) -> tuple[str, bool]:
+    "(precision, channels_last) that trains `arch` fastest on `device`, as measured, and correctly."
     cl = channels_last_ok(arch, device)
     if torch.device(device).type == "cuda": return "bf16", cl
-    if name.startswith("resnet") and cpu_has_bf16(): return "bf16", cl
+    if arch.name.startswith("resnet") and cpu_has_bf16(): return "bf16", cl
     return "fp32", cl
 
 
@@ -237,7 +228,7 @@ def make_config(args, device=torch.device("cpu")) -> dict:
                 batch_size=bs, lr=lr, momentum=p["momentum"],
                 wd=args.wd if args.wd is not None else p["wd"], label_smoothing=p["label_smoothing"],
                 warmup_epochs=p["warmup_epochs"], schedule=p["schedule"],
-                precision=auto_precision(arch.name, device)[0] if args.precision == "auto" else args.precision,
+                precision=auto_precision(arch, device)[0] if args.precision == "auto" else args.precision,
                 augment="crop+flip")
 
 # %% ../nbs/05_train.ipynb #a6fb72eb
@@ -314,7 +305,7 @@ def run(args) -> dict:
         return rec
     arch, prec = Arch(**cfg["arch"]).validate(), cfg["precision"]
     cl = auto_precision(arch, device)[1] if args.channels_last == "auto" else args.channels_last == "on"
-    if cl and not channels_last_ok(arch, device):
+    if args.channels_last == "on" and not channels_last_ok(arch, device):
         raise ValueError(f"--channels-last on: this CPU has no AVX-512, and there oneDNN computes wrong gradients for a 1x1 "
                          f"stride-2 conv with < 8 input channels in channels_last (this network's shortcuts take "
                          f"{shortcut_inputs(arch)}); use --channels-last auto or off")
