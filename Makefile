@@ -43,10 +43,10 @@ check-export: install
 	  git status --porcelain -- width_transfer; exit 1; fi
 
 nbtest: install data
-	$(BIN)/nbdev_test --n_workers 1
+	$(BIN)/nbdev_test --n_workers 1 --timing
 
 pytest: install data
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --durations=12 tests
 
 test: check-export nbtest pytest
 

@@ -246,8 +246,9 @@ def top1(model: nn.Module, batches) -> tuple[float, int]:
 # %% ../nbs/10_optimize.ipynb #571803c7
 class Session:
     """Where one search runs: device, rank and world size (torchrun), and its per-epoch checkpoint."""
-    def __init__(self, device=torch.device("cpu"), checkpoint=None, key: str | None = None):
+    def __init__(self, device=torch.device("cpu"), checkpoint=None, key: str | None = None, log=None, label: str = "search"):
         self.device = torch.device(device)
+        self.log, self.label = log, label   # log: called with one line per finished epoch (rank 0), e.g. print
         on = dist.is_available() and dist.is_initialized()
         self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if on else (0, 1)
         self.checkpoint, self.key = (None if checkpoint is None else Path(checkpoint)), key
@@ -298,7 +299,8 @@ class Session:
         return ck["epoch"], ck["extra"]
 
     def save(self, epoch: int, objects: dict, gens: dict, meter, trace: list, **extra):
-        "Checkpoint after `epoch` finished epochs (rank 0 writes; every process waits for it)."
+        "Checkpoint after `epoch` finished epochs (rank 0 writes; every process waits for it); log the epoch's line."
+        if self.log is not None and self.rank == 0: self.log(self.progress(epoch, trace[-1] if trace else {}))
         if self.checkpoint is None: return
         if self.rank == 0:
             atomic_save(dict(key=self.key, epoch=epoch, objects={k: o.state_dict() for k, o in objects.items()},
@@ -307,6 +309,13 @@ class Session:
                              meter=None if meter is None else (meter.flops, meter.train_images, meter.eval_images), trace=copy.deepcopy(trace),
                              elapsed=self.wall(), extra=extra), self.checkpoint)
         if self.world > 1: dist.barrier()
+
+    def progress(self, epoch: int, entry: dict) -> str:
+        "One line on a finished epoch: the scalar fields of its trace entry and the seconds so far."
+        def fmt(v): return f"{v:.4g}" if isinstance(v, float) or abs(v) >= 1e6 else str(v)
+        parts = [f"{k} {fmt(v)}" for k, v in entry.items()
+                 if k != "epoch" and isinstance(v, (int, float)) and not isinstance(v, bool)]
+        return f"{self.label}: epoch {epoch} done after {self.wall():.0f} s" + (": " + ", ".join(parts) if parts else "")
 
     def finish(self):
         "The search's record is stored: its checkpoint is no longer needed (a later run of it is found in the store)."
@@ -473,9 +482,11 @@ def search_config(algorithm: str, arch: Arch, data, target_flops: float | None =
     return config
 
 def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset | FolderData, target_flops: float | None = None,
-             seed: int = 0, results=None, device="cpu", divisor: int = 1, checkpoint_dir=None, **cfg) -> OptimizeResult:
+             seed: int = 0, results=None, device="cpu", divisor: int = 1, checkpoint_dir=None, progress: bool = True,
+             **cfg) -> OptimizeResult:
     """Optimize the widths of `arch` on `data` with `algorithm` at `target_flops` (default: FLOPs of `arch`).
-    With `checkpoint_dir`, the search checkpoints every epoch there and resumes from its own checkpoint."""
+    With `checkpoint_dir`, the search checkpoints every epoch there and resumes from its own checkpoint. With
+    `progress`, rank 0 prints one line per finished epoch (losses, expected MMACs, FLOPs spent, seconds)."""
     world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
     config = search_config(algorithm, arch, data, target_flops, seed, device, divisor, world, **cfg)
     mod, settings, target, res = _module(algorithm), config["settings"], config["target_flops"], config["resolution"]
@@ -484,7 +495,8 @@ def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset | FolderData, 
         if rec is not None:
             return OptimizeResult(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
     key = config_hash(config)
-    session = Session(device, None if checkpoint_dir is None else Path(checkpoint_dir) / f"optimize-{key}.pt", key)
+    session = Session(device, None if checkpoint_dir is None else Path(checkpoint_dir) / f"optimize-{key}.pt", key,
+                      log=(lambda s: print(s, flush=True)) if progress else None, label=f"{algorithm} {key}")
     torch.manual_seed(seed)
     out_arch, meter, trace = mod.run(arch, data, target, settings, seed=seed, device=torch.device(device), session=session)
     wall = session.wall()
