@@ -315,7 +315,8 @@ class Session:
         def fmt(v): return f"{v:.4g}" if isinstance(v, float) or abs(v) >= 1e6 else str(v)
         parts = [f"{k} {fmt(v)}" for k, v in entry.items()
                  if k != "epoch" and isinstance(v, (int, float)) and not isinstance(v, bool)]
-        return f"{self.label}: epoch {epoch} done after {self.wall():.0f} s" + (": " + ", ".join(parts) if parts else "")
+        who = self.label if self.key is None else f"{self.label} {self.key}"
+        return f"{who}: epoch {epoch} done after {self.wall():.0f} s" + (": " + ", ".join(parts) if parts else "")
 
     def finish(self):
         "The search's record is stored: its checkpoint is no longer needed (a later run of it is found in the store)."
@@ -496,7 +497,7 @@ def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset | FolderData, 
             return OptimizeResult(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
     key = config_hash(config)
     session = Session(device, None if checkpoint_dir is None else Path(checkpoint_dir) / f"optimize-{key}.pt", key,
-                      log=(lambda s: print(s, flush=True)) if progress else None, label=f"{algorithm} {key}")
+                      log=(lambda s: print(s, flush=True)) if progress else None, label=algorithm)
     torch.manual_seed(seed)
     out_arch, meter, trace = mod.run(arch, data, target, settings, seed=seed, device=torch.device(device), session=session)
     wall = session.wall()
