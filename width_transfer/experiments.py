@@ -7,6 +7,7 @@ from __future__ import annotations
 import json, math, os, subprocess, sys, tempfile, time
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from contextlib import contextmanager
 from pathlib import Path
 import torch
 from .arch import Arch, base_arch, NETWORKS
@@ -20,8 +21,9 @@ from .train import pick_device
 
 # %% auto #0
 __all__ = ['GRIDS', 'SCALES', 'MARKERS', 'compose', 'Scale', 'as_list', 'get_scale', 'resolution_of', 'network', 'relative_cost',
-           'default_store', 'same_point', 'label', 'search', 'transfer', 'train_argv', 'train', 'width_vector',
-           'width_similarity', 'mean_std', 'source_name', 'study', 'direct_archs', 'noise_floor', 'plot_study', 'save']
+           'default_store', 'NotRun', 'set_cached_only', 'cached_only', 'same_point', 'label', 'search', 'transfer',
+           'train_argv', 'train', 'width_vector', 'width_similarity', 'mean_std', 'search_cpu', 'source_name', 'study',
+           'direct_archs', 'noise_floor', 'plot_study', 'save', 'study_panels', 'plot_panels', 'drawn']
 
 # %% ../nbs/07_experiments.ipynb #ab9e11c0
 def compose(target: Projection, rel: Projection) -> Projection:
@@ -160,6 +162,29 @@ def _wait_if_paused():
 
 def _say(msg): print(msg, flush=True)
 
+class NotRun(LookupError):
+    "A run that is not in the results store while `cached_only` forbids starting it."
+
+_CACHED_ONLY = {"on": False}
+
+def set_cached_only(on: bool) -> bool:
+    "From now on `search` and `train` only read the store when `on` (a missing run raises `NotRun`); the old setting."
+    before, _CACHED_ONLY["on"] = _CACHED_ONLY["on"], bool(on)
+    return before
+
+@contextmanager
+def cached_only(on: bool = True):
+    "`set_cached_only(on)` inside this block only."
+    before = set_cached_only(on)
+    try: yield
+    finally: set_cached_only(before)
+
+def _not_run(what: str, store):
+    if _CACHED_ONLY["on"]:
+        e = NotRun(f"{what} is not in the store {store} and cached_only is on: run it first (make reproduce, or the "
+                   "notebook without only_cached)")
+        e.what = what; raise e
+
 def _torchrun(what: str, module: str, argv: list, nproc: int, store, config: dict, log_dir) -> dict:
     "Run `python -m module argv` under torchrun on `nproc` processes, output to a log; the record it stored, or why not."
     log = Path(log_dir) / f"{what}-{config_hash(config)}.log"; log.parent.mkdir(parents=True, exist_ok=True)
@@ -208,14 +233,15 @@ def search(scale, algorithm: str, name: str, point: Projection, seed: int = 0, r
     if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 0:
         raise ValueError(f"nproc must be an integer >= 0 (0 or 1: search in this process), got {nproc!r}")
     work = Path(os.environ.get("WT_WORK", "work"))
+    config = search_config(algorithm, arch, data, seed=seed, device=pick_device(device), divisor=divisor, world=max(nproc, 1), **cfg)
+    rec = find_record(store, config)
+    if rec is None: _not_run(f"the {algorithm} search of {name} at {label(point)} (seed {seed}, config {config_hash(config)})", store)
     t0 = time.time()
-    if nproc <= 1:
+    if rec is None and nproc <= 1:
         _wait_if_paused()
         r = optimize(algorithm, arch, data, seed=seed, results=store, device=pick_device(device), divisor=divisor,
                      checkpoint_dir=work / "checkpoints", **cfg)   # a killed search resumes
     else:
-        config = search_config(algorithm, arch, data, seed=seed, device=pick_device(device), divisor=divisor, world=nproc, **cfg)
-        rec = find_record(store, config)
         if rec is None:
             _wait_if_paused()
             argv = ["--algorithm", algorithm, "--arch", arch.to_json(), "--dataset", s.dataset, "--resolution", str(res),
@@ -269,6 +295,7 @@ def train(scale, arch: Arch, point: Projection, seed: int = 0, results=None, npr
     cfg = make_config(args, pick_device(args.device))   # the config the launched run will hash
     rec = find_record(store, cfg)
     if rec is not None: return rec
+    _not_run(f"the training of {arch.name} at {label(point)} (seed {seed}, config {config_hash(cfg)})", store)
     _wait_if_paused()
     if nproc == 0: rec = train_run(args)
     else: rec = _torchrun("train", "width_transfer.train", argv, nproc, store, cfg, log_dir)
@@ -298,6 +325,10 @@ def mean_std(xs) -> tuple[float, float]:
     return m, (math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0)
 
 # %% ../nbs/07_experiments.ipynb #9491da43
+def search_cpu(r) -> str:
+    "The CPU a search ran on, as its record says (`results.cpu_info`; \"unrecorded\" for records made before it was stored)."
+    return (r.record or {}).get("cpu") or "unrecorded"
+
 def source_name(grid: str, rel: Projection, resolution: int) -> str:
     "How a figure names a grid point: what the projection changed."
     parts = []
@@ -336,6 +367,7 @@ def study(scale, name: str, grid: str, algorithms=None, seeds=None, stacking: st
     def row(kind, algo, rel, point, arch, recs, r=None, d=None, direct_arch=None):
         m, sd = mean_std([x["top1"] for x in recs])
         cost = r.cost_flops if r else 0; sec = r.wall_s if r else 0.0
+        same_cpu = bool(d and r) and search_cpu(d) == search_cpu(r)   # seconds compare only on one kind of CPU
         return dict(network=name, grid=grid, algorithm=algo, kind=kind, stacking=stacking if kind == "transfer" else "",
                     source=source_name(grid, rel, resolution_of(s, point)), point=label(point), rel_width=rel.width, rel_depth=rel.depth, resolution=resolution_of(s, point),
                     rel_data=rel.data_fraction, top1_mean=m, top1_std=sd, n_seeds=len(recs),
@@ -345,6 +377,7 @@ def study(scale, name: str, grid: str, algorithms=None, seeds=None, stacking: st
                     overhead_flops=cost, overhead_s=sec, overhead_vs_training=cost / uni[0]["train_flops"],
                     saving_pct=100 * (1 - cost / d.cost_flops) if d and cost else float("nan"),
                     saving_factor=d.cost_flops / cost if d and cost else float("nan"),
+                    overhead_cpu=search_cpu(r) if r else "", saving_factor_s=d.wall_s / sec if same_cpu and sec else float("nan"),
                     flops=count_flops(arch, res), train_s_mean=mean_std([x["train_s"] for x in recs])[0],
                     similarity_to_direct=width_similarity(arch, direct_arch, base) if direct_arch else float("nan"),
                     multipliers=" ".join(f"{x:.4f}" for x in width_vector(arch, base)), arch_json=arch.to_json())
@@ -400,3 +433,34 @@ def save(fig, df, save_to):
     fig.savefig(p.with_suffix(".png"), dpi=130, bbox_inches="tight")
     df.to_csv(p.with_suffix(".csv"), index=False)
     _say(f"wrote {p.with_suffix('.png')} and {p.with_suffix('.csv')}")
+
+def study_panels(scale, networks, grids, algorithms=None, **kw) -> dict:
+    "{(network, grid): its `study`, or, when `cached_only` is on and a run is missing, the `NotRun` naming it}."
+    out = {}
+    for g in grids:
+        for n in networks:
+            try: out[n, g] = study(scale, n, g, algorithms, **kw)
+            except NotRun as e: out[n, g] = e; _say(f"{n}, {g} grid: not drawn, {e.what} is not in the store")
+    if all(isinstance(d, NotRun) for d in out.values()):
+        raise NotRun(f"no panel of {list(grids)} x {list(networks)} has all its runs in the store: nothing to draw")
+    return out
+
+def plot_panels(panels: dict, scale_name: str):
+    "`study_panels` drawn: a row per grid, a column per network, lettered (a, b, ...); a missing panel says what is missing."
+    import matplotlib.pyplot as plt
+    networks, grids = list(dict.fromkeys(n for n, _ in panels)), list(dict.fromkeys(g for _, g in panels))
+    fig, axes = plt.subplots(len(grids), len(networks), figsize=(5.5 * len(networks), 4 * len(grids)), squeeze=False)
+    for i, g in enumerate(grids):
+        for j, n in enumerate(networks):
+            ax, d = axes[i][j], panels[n, g]
+            title = f"({'abcdefghijkl'[i * len(networks) + j]}) {n}: {g} projection ({scale_name} scale)"
+            if not isinstance(d, NotRun): plot_study(ax, d, title); continue
+            ax.set_title(title, fontsize=9); ax.set_xticks([]); ax.set_yticks([])
+            ax.text(0.5, 0.5, f"not run yet at this scale:\n{d.what}", ha="center", va="center", fontsize=8, transform=ax.transAxes)
+    fig.tight_layout()
+    return fig
+
+def drawn(panels: dict):
+    "The rows of every drawn panel of `study_panels`, as one DataFrame."
+    import pandas as pd
+    return pd.concat([d for d in panels.values() if not isinstance(d, NotRun)], ignore_index=True)
