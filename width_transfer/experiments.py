@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_experiments.ipynb #4b1ece8e
 from __future__ import annotations
-import json, math, os, subprocess, sys, tempfile, time
+import json, math, os, string, subprocess, sys, tempfile, textwrap, time
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from contextlib import contextmanager
@@ -118,9 +118,10 @@ SCALES = {
 }
 
 def as_list(x) -> list | None:
-    "A notebook parameter as a list: None stays None, one name or number becomes a one-item list."
+    "A notebook parameter as a list: None stays None, a name or number a one-item list, \"a,b\" the list [a, b]."
     if x is None: return None
-    if isinstance(x, (str, int, float)): return [x]
+    if isinstance(x, str): return [p.strip() for p in x.split(",") if p.strip()]
+    if isinstance(x, (int, float)): return [x]
     return list(x)
 
 def get_scale(scale) -> Scale:
@@ -163,7 +164,8 @@ def _wait_if_paused():
 def _say(msg): print(msg, flush=True)
 
 class NotRun(LookupError):
-    "A run that is not in the results store while `cached_only` forbids starting it."
+    "A run that is not in the results store while `cached_only` forbids starting it (`what`: which run)."
+    def __init__(self, msg: str, what: str | None = None): super().__init__(msg); self.what = what or msg
 
 _CACHED_ONLY = {"on": False}
 
@@ -181,9 +183,8 @@ def cached_only(on: bool = True):
 
 def _not_run(what: str, store):
     if _CACHED_ONLY["on"]:
-        e = NotRun(f"{what} is not in the store {store} and cached_only is on: run it first (make reproduce, or the "
-                   "notebook without only_cached)")
-        e.what = what; raise e
+        raise NotRun(f"{what} is not in the store {store} and cached_only is on: run it first (make reproduce, or the "
+                     "notebook without only_cached)", what)
 
 def _torchrun(what: str, module: str, argv: list, nproc: int, store, config: dict, log_dir) -> dict:
     "Run `python -m module argv` under torchrun on `nproc` processes, output to a log; the record it stored, or why not."
@@ -367,7 +368,7 @@ def study(scale, name: str, grid: str, algorithms=None, seeds=None, stacking: st
     def row(kind, algo, rel, point, arch, recs, r=None, d=None, direct_arch=None):
         m, sd = mean_std([x["top1"] for x in recs])
         cost = r.cost_flops if r else 0; sec = r.wall_s if r else 0.0
-        same_cpu = bool(d and r) and search_cpu(d) == search_cpu(r)   # seconds compare only on one kind of CPU
+        same_cpu = bool(d and r) and search_cpu(d) == search_cpu(r) != "unrecorded"   # seconds compare on one kind of CPU only
         return dict(network=name, grid=grid, algorithm=algo, kind=kind, stacking=stacking if kind == "transfer" else "",
                     source=source_name(grid, rel, resolution_of(s, point)), point=label(point), rel_width=rel.width, rel_depth=rel.depth, resolution=resolution_of(s, point),
                     rel_data=rel.data_fraction, top1_mean=m, top1_std=sd, n_seeds=len(recs),
@@ -436,6 +437,8 @@ def save(fig, df, save_to):
 
 def study_panels(scale, networks, grids, algorithms=None, **kw) -> dict:
     "{(network, grid): its `study`, or, when `cached_only` is on and a run is missing, the `NotRun` naming it}."
+    if not list(networks) or not list(grids):
+        raise ValueError(f"study_panels needs at least one network and one grid, got {list(networks)} and {list(grids)}")
     out = {}
     for g in grids:
         for n in networks:
@@ -453,10 +456,10 @@ def plot_panels(panels: dict, scale_name: str):
     for i, g in enumerate(grids):
         for j, n in enumerate(networks):
             ax, d = axes[i][j], panels[n, g]
-            title = f"({'abcdefghijkl'[i * len(networks) + j]}) {n}: {g} projection ({scale_name} scale)"
+            title = f"({string.ascii_lowercase[(i * len(networks) + j) % 26]}) {n}: {g} projection ({scale_name} scale)"
             if not isinstance(d, NotRun): plot_study(ax, d, title); continue
             ax.set_title(title, fontsize=9); ax.set_xticks([]); ax.set_yticks([])
-            ax.text(0.5, 0.5, f"not run yet at this scale:\n{d.what}", ha="center", va="center", fontsize=8, transform=ax.transAxes)
+            ax.text(0.5, 0.5, "not run yet at this scale:\n" + textwrap.fill(d.what, 48), ha="center", va="center", fontsize=8, transform=ax.transAxes)
     fig.tight_layout()
     return fig
 
