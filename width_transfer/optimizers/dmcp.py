@@ -280,6 +280,10 @@ def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int
         session.save(epoch + 1, state, dict(gen=gen), meter, trace, step=step)
     gates.remove()
     with torch.no_grad(): E = [float(e) for e in mc.expected_channels()]
+    if not all(math.isfinite(e) for e in E):   # e.g. resumed from the checkpoint of a run that diverged before the check above
+        raise FloatingPointError(f"dmcp: the expected widths are not finite ({E[:4]} ...): the supernet diverged"
+                                 + (f"; its checkpoint {session.checkpoint} holds the diverged state, move it away to start "
+                                    "afresh" if session.checkpoint is not None else ""))
     rounded = arch_with_group_widths(sup, [max(1, round(e - 1e-4)) for e in E])   # what the original exports
     trace.append(dict(expected_channels=E, original_rounding=rounded.to_dict(),
                       original_rounding_flops=arch_flops(rounded, res), target_flops=target))
