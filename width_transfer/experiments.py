@@ -436,14 +436,24 @@ def save(fig, df, save_to):
     _say(f"wrote {p.with_suffix('.png')} and {p.with_suffix('.csv')}")
 
 def study_panels(scale, networks, grids, algorithms=None, **kw) -> dict:
-    "{(network, grid): its `study`, or, when `cached_only` is on and a run is missing, the `NotRun` naming it}."
+    """{(network, grid): the `study` rows of every algorithm whose runs are all in the store, or the `NotRun` naming
+    a missing run when there is none}. Only under `cached_only` can a run be missing; the algorithms left out of a
+    panel are in its DataFrame's `attrs["missing"]` ({algorithm: the missing run})."""
+    import pandas as pd
     if not list(networks) or not list(grids):
         raise ValueError(f"study_panels needs at least one network and one grid, got {list(networks)} and {list(grids)}")
+    algorithms = tuple(algorithms or get_scale(scale).algorithms)
     out = {}
     for g in grids:
         for n in networks:
-            try: out[n, g] = study(scale, n, g, algorithms, **kw)
-            except NotRun as e: out[n, g] = e; _say(f"{n}, {g} grid: not drawn, {e.what} is not in the store")
+            parts, missing = [], {}
+            for a in algorithms:
+                try: parts.append(study(scale, n, g, [a], **kw))
+                except NotRun as e: missing[a] = e; _say(f"{n}, {g} grid, {a}: not drawn, {e.what} is not in the store")
+            if not parts: out[n, g] = next(iter(missing.values())); continue
+            d = pd.concat([parts[0]] + [p[p.kind != "uniform"] for p in parts[1:]], ignore_index=True)   # one baseline
+            d.attrs["missing"] = {a: e.what for a, e in missing.items()}
+            out[n, g] = d
     if all(isinstance(d, NotRun) for d in out.values()):
         raise NotRun(f"no panel of {list(grids)} x {list(networks)} has all its runs in the store: nothing to draw")
     return out
@@ -457,7 +467,12 @@ def plot_panels(panels: dict, scale_name: str):
         for j, n in enumerate(networks):
             ax, d = axes[i][j], panels[n, g]
             title = f"({string.ascii_lowercase[(i * len(networks) + j) % 26]}) {n}: {g} projection ({scale_name} scale)"
-            if not isinstance(d, NotRun): plot_study(ax, d, title); continue
+            if not isinstance(d, NotRun):
+                plot_study(ax, d, title)
+                if d.attrs.get("missing"):
+                    ax.text(0.01, 0.01, "not run yet: " + textwrap.fill("; ".join(d.attrs["missing"].values()), 90),
+                            fontsize=5, va="bottom", transform=ax.transAxes)
+                continue
             ax.set_title(title, fontsize=9); ax.set_xticks([]); ax.set_yticks([])
             ax.text(0.5, 0.5, "not run yet at this scale:\n" + textwrap.fill(d.what, 48), ha="center", va="center", fontsize=8, transform=ax.transAxes)
     fig.tight_layout()
