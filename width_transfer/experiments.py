@@ -20,10 +20,11 @@ from .results import check_store, find_record, config_hash
 from .train import pick_device
 
 # %% auto #0
-__all__ = ['GRIDS', 'SCALES', 'MARKERS', 'compose', 'Scale', 'as_list', 'get_scale', 'resolution_of', 'network', 'relative_cost',
-           'default_store', 'NotRun', 'set_cached_only', 'cached_only', 'same_point', 'label', 'search', 'transfer',
-           'train_argv', 'train', 'width_vector', 'width_similarity', 'mean_std', 'search_cpu', 'source_name', 'study',
-           'direct_archs', 'noise_floor', 'plot_study', 'save', 'study_panels', 'plot_panels', 'drawn']
+__all__ = ['GRIDS', 'SCALES', 'MARKERS', 'COLORS', 'compose', 'Scale', 'as_list', 'get_scale', 'resolution_of', 'network',
+           'relative_cost', 'default_store', 'NotRun', 'set_cached_only', 'cached_only', 'same_point', 'label',
+           'search', 'transfer', 'train_argv', 'train', 'width_vector', 'width_similarity', 'mean_std', 'search_cpu',
+           'source_name', 'study', 'direct_archs', 'noise_floor', 'plot_study', 'save', 'study_panels', 'plot_panels',
+           'drawn']
 
 # %% ../nbs/07_experiments.ipynb #ab9e11c0
 def compose(target: Projection, rel: Projection) -> Projection:
@@ -409,6 +410,7 @@ def noise_floor(scale, name: str, algorithm: str, target: Projection | None = No
 
 # %% ../nbs/07_experiments.ipynb #b7f88e3c
 MARKERS = {"dmcp": "o", "autoslim": "s", "morphnet": "^", "slimming": "v"}
+COLORS = {"dmcp": "C0", "autoslim": "C1", "morphnet": "C2", "slimming": "C3"}   # the same in every panel
 
 def plot_study(ax, df, title: str | None = None):
     "Top-1 (mean +- std over seeds) against overhead FLOPs for one network and grid (`study`'s rows)."
@@ -418,7 +420,7 @@ def plot_study(ax, df, title: str | None = None):
     for algo, g in df[df.kind != "uniform"].groupby("algorithm", sort=False):
         g = g.sort_values("overhead_flops")
         line = ax.errorbar(g.overhead_flops, g.top1_mean, yerr=g.top1_std, marker=MARKERS.get(algo, "o"), capsize=2,
-                           ms=5, lw=1, label=algo)
+                           ms=5, lw=1, label=algo, color=COLORS.get(algo))
         d = g[g.kind == "direct"]
         ax.scatter(d.overhead_flops, d.top1_mean, s=140, facecolors="none", edgecolors=line[0].get_color())
         for _, r in g[g.kind == "transfer"].iterrows():
