@@ -300,7 +300,9 @@ class Session:
 
     def save(self, epoch: int, objects: dict, gens: dict, meter, trace: list, **extra):
         "Checkpoint after `epoch` finished epochs (rank 0 writes; every process waits for it); log the epoch's line."
-        if self.log is not None and self.rank == 0: self.log(self.progress(epoch, trace[-1] if trace else {}))
+        entry = trace[-1] if trace else {}
+        if self.log is not None and self.rank == 0: self.log(self.progress(epoch, entry))
+        self.check_finite(entry, f"epoch {epoch}")   # every process, before the barrier: a diverged state is not saved
         if self.checkpoint is None: return
         if self.rank == 0:
             atomic_save(dict(key=self.key, epoch=epoch, objects={k: o.state_dict() for k, o in objects.items()},
@@ -309,6 +311,13 @@ class Session:
                              meter=None if meter is None else (meter.flops, meter.train_images, meter.eval_images), trace=copy.deepcopy(trace),
                              elapsed=self.wall(), extra=extra), self.checkpoint)
         if self.world > 1: dist.barrier()
+
+    def check_finite(self, values: dict, where: str):
+        "Raise a FloatingPointError naming the first float of `values` (losses) that is NaN or infinite."
+        bad = next(((k, v) for k, v in values.items() if isinstance(v, float) and not math.isfinite(v)), None)
+        if bad: raise FloatingPointError(f"{self.label}: the supernet diverged (the network this search trains): {bad[0]} "
+                                         f"is {bad[1]} at {where}; nothing of it is checkpointed. Try a lower lr, or a "
+                                         "source less narrow or at a higher resolution")
 
     def progress(self, epoch: int, entry: dict) -> str:
         "One line on a finished epoch: the scalar fields of its trace entry and the seconds so far."

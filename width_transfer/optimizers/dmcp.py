@@ -250,12 +250,7 @@ def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int
                 else: loss = kd_loss(out, teacher); s["kd"] += loss.item() / 3
                 loss.backward()
                 meter.train(gates.sub_arch(w), n * world)
-            if not (math.isfinite(s["loss"]) and math.isfinite(s["kd"])):   # say so now, not as a NaN width at the end
-                raise FloatingPointError(
-                    f"dmcp: the supernet diverged, its loss is {s['loss']} at step {step + 1} (epoch {epoch + 1} of "
-                    f"{st['epochs']}; lr {st['lr']}, batch {st['batch_size']}). Seen at the cpu scale on MobileNetV2 "
-                    "x0.0625 at 14 px, whose last stages are 1x1 maps: try a lower lr, or a source less narrow or at a "
-                    "higher resolution")
+            session.check_finite(dict(loss=s["loss"], kd=s["kd"]), f"step {step + 1} (epoch {epoch + 1})")   # not at the end
             session.sync_grads(model.parameters())
             opt.step()
             if search:                                           # the architecture step, same batch
