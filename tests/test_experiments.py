@@ -73,3 +73,19 @@ def test_search_under_torchrun_once(tmp_path, monkeypatch):
     assert not list(logs.glob("*")) and again.arch == r.arch   # found in the store: no process started
     one = search(SMOKE, "slimming", "resnet18", SMOKE.targets["resnet18"], seed=2, results=tmp_path / "store")
     assert "world_size" not in one.record["config"] and len(load_results(tmp_path / "store")) == 2
+
+
+def test_diverged_search_under_torchrun_is_recorded(tmp_path, monkeypatch):
+    from width_transfer.experiments import search
+    from width_transfer.optimize import Diverged
+    monkeypatch.setenv("OMP_NUM_THREADS", "1"); monkeypatch.setenv("WT_WORK", str(tmp_path / "work"))
+    two, logs = dataclasses.replace(SMOKE, nproc=2), tmp_path / "logs"
+    bad = dict(lr=1e12, lr_min=1e12)
+    with pytest.raises(Diverged, match="the supernet diverged") as e:
+        search(two, "dmcp", "resnet18", SMOKE.targets["resnet18"], results=tmp_path / "store", log_dir=logs, **bad)
+    recs = load_results(tmp_path / "store")
+    assert list(recs.kind) == ["diverged"] and Path(e.value.record) == Path(recs.path[0])   # rank 0 recorded it, once
+    for f in logs.glob("*"): f.unlink()
+    with pytest.raises(Diverged, match="diverged when it ran"):      # a result: not run again
+        search(two, "dmcp", "resnet18", SMOKE.targets["resnet18"], results=tmp_path / "store", log_dir=logs, **bad)
+    assert not list(logs.glob("*"))

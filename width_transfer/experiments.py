@@ -15,16 +15,16 @@ from .data import dataset_info, load_dataset, check_fraction
 from .flops import count_flops, check_resolution
 from .transfer import Projection, project, extrapolate, STACKINGS
 from .optimize import (ALGORITHMS, OPTIMIZER_PRESETS, optimize, group_widths, search_config, FolderData,
-                                     OptimizeResult)
-from .results import check_store, find_record, config_hash
+                                     OptimizeResult, Diverged, divergence_config)
+from .results import check_store, find_record, config_hash, record_path
 from .train import pick_device
 
 # %% auto #0
 __all__ = ['GRIDS', 'SCALES', 'MARKERS', 'COLORS', 'compose', 'Scale', 'as_list', 'get_scale', 'resolution_of', 'network',
            'relative_cost', 'default_store', 'NotRun', 'set_cached_only', 'cached_only', 'same_point', 'label',
-           'search', 'transfer', 'train_argv', 'train', 'width_vector', 'width_similarity', 'mean_std', 'search_cpu',
-           'source_name', 'study', 'direct_archs', 'noise_floor', 'plot_study', 'save', 'study_panels', 'plot_panels',
-           'drawn']
+           'search_key', 'search', 'transfer', 'train_argv', 'train', 'width_vector', 'width_similarity', 'mean_std',
+           'search_cpu', 'source_name', 'study', 'direct_archs', 'noise_floor', 'diverged_rows', 'plot_study', 'save',
+           'study_panels', 'plot_panels', 'drawn']
 
 # %% ../nbs/07_experiments.ipynb #ab9e11c0
 def compose(target: Projection, rel: Projection) -> Projection:
@@ -217,10 +217,7 @@ def _train_data(dataset, root, resolution, fraction):
         return FolderData.from_root(root, resolution, fraction, seed=0)
     return load_dataset(dataset, "train", root=root, resolution=resolution, fraction=fraction, seed=0)
 
-def search(scale, algorithm: str, name: str, point: Projection, seed: int = 0, results=None, data_root=None,
-           device="auto", nproc: int | None = None, log_dir="work/logs", **overrides):
-    """Width optimization of network `name` at `point` with the scale's settings (`overrides` win); cached.
-    With more than one process (`nproc`, default the scale's) it runs `wt-optimize` under torchrun."""
+def _search_setup(scale, algorithm, name, point, seed, data_root, device, nproc, overrides):
     s = get_scale(scale)
     if algorithm not in ALGORITHMS: raise ValueError(f"unknown algorithm {algorithm!r}; algorithms: {', '.join(ALGORITHMS)}")
     if s.optimizer not in OPTIMIZER_PRESETS:
@@ -230,13 +227,31 @@ def search(scale, algorithm: str, name: str, point: Projection, seed: int = 0, r
     cfg = {**OPTIMIZER_PRESETS[s.optimizer][algorithm], **s.search.get(algorithm, {}), **overrides}
     cfg.setdefault("precision", s.precision_for(name))
     divisor = cfg.pop("divisor", 1)
-    store = check_store(results or default_store(s))
     nproc = s.nproc if nproc is None else nproc
     if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 0:
         raise ValueError(f"nproc must be an integer >= 0 (0 or 1: search in this process), got {nproc!r}")
-    work = Path(os.environ.get("WT_WORK", "work"))
     config = search_config(algorithm, arch, data, seed=seed, device=pick_device(device), divisor=divisor, world=max(nproc, 1), **cfg)
+    return s, arch, res, data, cfg, divisor, nproc, config
+
+def search_key(scale, algorithm: str, name: str, point: Projection, seed: int = 0, data_root=None, device="auto",
+               nproc: int | None = None, **overrides) -> dict:
+    "The config that `search` with these arguments keys its record by (`results.find_record` finds it); nothing runs."
+    return _search_setup(scale, algorithm, name, point, seed, data_root, device, nproc, overrides)[-1]
+
+def search(scale, algorithm: str, name: str, point: Projection, seed: int = 0, results=None, data_root=None,
+           device="auto", nproc: int | None = None, log_dir="work/logs", **overrides):
+    """Width optimization of network `name` at `point` with the scale's settings (`overrides` win); cached.
+    With more than one process (`nproc`, default the scale's) it runs `wt-optimize` under torchrun."""
+    s, arch, res, data, cfg, divisor, nproc, config = _search_setup(scale, algorithm, name, point, seed, data_root, device,
+                                                                    nproc, overrides)
+    store = check_store(results or default_store(s))
+    work = Path(os.environ.get("WT_WORK", "work"))
     rec = find_record(store, config)
+    div = None if rec is not None else find_record(store, divergence_config(config))
+    if div is not None:   # a stored result too: this configuration diverged; not run again
+        p = record_path(store, div["hash"])
+        raise Diverged(f"the {algorithm} search of {name} at {label(point)} (seed {seed}, config {config_hash(config)}) "
+                       f"diverged when it ran ({div['time']}): {div['error'].split('. Recorded')[0]}. Delete {p} to retry it", p)
     if rec is None: _not_run(f"the {algorithm} search of {name} at {label(point)} (seed {seed}, config {config_hash(config)})", store)
     t0 = time.time()
     if rec is None and nproc <= 1:
@@ -252,7 +267,11 @@ def search(scale, algorithm: str, name: str, point: Projection, seed: int = 0, r
                     "--device", device if device in ("auto", "cpu", "cuda") else torch.device(device).type]
             for k, v in cfg.items(): argv += ["--set", f"{k}={json.dumps(v)}"]
             if data_root: argv += ["--data-root", str(data_root)]
-            rec = _torchrun("optimize", "width_transfer.optimize", argv, nproc, store, config, log_dir)
+            try: rec = _torchrun("optimize", "width_transfer.optimize", argv, nproc, store, config, log_dir)
+            except RuntimeError as e:   # the processes recorded a divergence: say so, not just "failed"
+                div = find_record(store, divergence_config(config))
+                if div is None: raise
+                raise Diverged(f"{div['error']} ({e.args[0].splitlines()[0]})", record_path(store, div["hash"])) from None
         r = OptimizeResult(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
     ran = time.time() - t0 >= 0.5 * r.wall_s   # a cached result comes back at once
     _say(f"  search {algorithm:9s} {name} {label(point)} seed {seed}: {'ran' if ran else 'cached'}, "
@@ -342,7 +361,9 @@ def source_name(grid: str, rel: Projection, resolution: int) -> str:
 
 def study(scale, name: str, grid: str, algorithms=None, seeds=None, stacking: str | None = None, results=None,
           nproc: int | None = None, data_root=None, search_seed: int = 0):
-    "One row per width (uniform, every grid point per algorithm) of network `name` on `grid`: a DataFrame."
+    """One row per width (uniform, every grid point per algorithm) of network `name` on `grid`: a DataFrame.
+    A projection whose search diverged (`Diverged`, recorded in the store) gets a row with `status` "diverged" and
+    the error in `note`, without widths or top-1; a diverged direct search raises."""
     import pandas as pd
     s = get_scale(scale)
     algorithms = tuple(algorithms or s.algorithms)
@@ -372,7 +393,7 @@ def study(scale, name: str, grid: str, algorithms=None, seeds=None, stacking: st
         same_cpu = bool(d and r) and search_cpu(d) == search_cpu(r) != "unrecorded"   # seconds compare on one kind of CPU only
         return dict(network=name, grid=grid, algorithm=algo, kind=kind, stacking=stacking if kind == "transfer" else "",
                     source=source_name(grid, rel, resolution_of(s, point)), point=label(point), rel_width=rel.width, rel_depth=rel.depth, resolution=resolution_of(s, point),
-                    rel_data=rel.data_fraction, top1_mean=m, top1_std=sd, n_seeds=len(recs),
+                    rel_data=rel.data_fraction, status="ok", top1_mean=m, top1_std=sd, n_seeds=len(recs),
                     top1_seeds=" ".join(f"{x['top1']:.2f}" for x in recs),
                     vs_uniform=m - u_mean, uniform_std=u_std,
                     beyond_uniform_std=abs(m - u_mean) > u_std if len(uni) > 1 else None,
@@ -387,7 +408,13 @@ def study(scale, name: str, grid: str, algorithms=None, seeds=None, stacking: st
     for algo in algorithms:
         direct_arch, d = transfer(s, algo, name, target, target, search_seed, nproc=nproc, **kw)
         for rel, p in zip(rels, pts):
-            arch, r = transfer(s, algo, name, p, target, search_seed, stacking, nproc=nproc, **kw)
+            try: arch, r = transfer(s, algo, name, p, target, search_seed, stacking, nproc=nproc, **kw)
+            except Diverged as e:   # a result of that projection: a row that says so (no widths, no top-1); the others go on
+                _say(f"  search {algo:9s} {name} {label(p)} seed {search_seed}: diverged ({e.record})")
+                rows.append(dict(network=name, grid=grid, algorithm=algo, kind="transfer", stacking=stacking,
+                                 source=source_name(grid, rel, resolution_of(s, p)), point=label(p), rel_width=rel.width,
+                                 rel_depth=rel.depth, resolution=resolution_of(s, p), rel_data=rel.data_fraction,
+                                 status="diverged", n_seeds=0, note=str(e))); continue
             recs = [train(s, arch, target, sd, nproc=nproc, **kw) for sd in (seeds if p == target else tseeds)]
             rows.append(row("direct" if p == target else "transfer", algo, rel, p, arch, recs, r, d, direct_arch))
     return pd.DataFrame(rows)
@@ -412,11 +439,19 @@ def noise_floor(scale, name: str, algorithm: str, target: Projection | None = No
 MARKERS = {"dmcp": "o", "autoslim": "s", "morphnet": "^", "slimming": "v"}
 COLORS = {"dmcp": "C0", "autoslim": "C1", "morphnet": "C2", "slimming": "C3"}   # the same in every panel
 
+def diverged_rows(df):
+    "The rows of `study` (or a figure's table) whose search diverged."
+    return df[df["status"] == "diverged"] if "status" in df else df.iloc[:0]
+
 def plot_study(ax, df, title: str | None = None):
     "Top-1 (mean +- std over seeds) against overhead FLOPs for one network and grid (`study`'s rows)."
     u = df[df.kind == "uniform"].iloc[0]
     ax.axhspan(u.top1_mean - u.top1_std, u.top1_mean + u.top1_std, color="k", alpha=0.08, lw=0)
     ax.axhline(u.top1_mean, color="k", ls="--", lw=1, label=f"uniform {u.top1_mean:.2f} +- {u.top1_std:.2f}")
+    bad = diverged_rows(df)
+    if len(bad): ax.text(0.99, 0.01, "search diverged (no widths): " + "; ".join(f"{r.algorithm} {r.source}" for _, r in bad.iterrows()),
+                         ha="right", va="bottom", fontsize=6, color="C3", transform=ax.transAxes)
+    df = df.drop(bad.index)
     for algo, g in df[df.kind != "uniform"].groupby("algorithm", sort=False):
         g = g.sort_values("overhead_flops")
         line = ax.errorbar(g.overhead_flops, g.top1_mean, yerr=g.top1_std, marker=MARKERS.get(algo, "o"), capsize=2,
@@ -438,9 +473,10 @@ def save(fig, df, save_to):
     _say(f"wrote {p.with_suffix('.png')} and {p.with_suffix('.csv')}")
 
 def study_panels(scale, networks, grids, algorithms=None, **kw) -> dict:
-    """{(network, grid): the `study` rows of every algorithm whose runs are all in the store, or the `NotRun` naming
-    a missing run when there is none}. Only under `cached_only` can a run be missing; the algorithms left out of a
-    panel are in its DataFrame's `attrs["missing"]` ({algorithm: the missing run})."""
+    """{(network, grid): the `study` rows of every algorithm whose runs are all in the store, or, when there is none,
+    the `NotRun` naming a missing run (or the `Diverged` of a direct search)}. Only under `cached_only` can a run be
+    missing; the algorithms left out of a panel are in its DataFrame's `attrs["missing"]` ({algorithm: the missing
+    run}) and `attrs["diverged"]` ({algorithm: whose direct search diverged})."""
     import pandas as pd
     if not list(networks) or not list(grids):
         raise ValueError(f"study_panels needs at least one network and one grid, got {list(networks)} and {list(grids)}")
@@ -452,11 +488,14 @@ def study_panels(scale, networks, grids, algorithms=None, **kw) -> dict:
             for a in algorithms:
                 try: parts.append(study(scale, n, g, [a], **kw))
                 except NotRun as e: missing[a] = e; _say(f"{n}, {g} grid, {a}: not drawn, {e.what} is not in the store")
+                except Diverged as e: missing[a] = e; _say(f"{n}, {g} grid, {a}: not drawn, its direct search diverged ({e.record})")
             if not parts: out[n, g] = next(iter(missing.values())); continue
             d = pd.concat([parts[0]] + [p[p.kind != "uniform"] for p in parts[1:]], ignore_index=True)   # one baseline
-            d.attrs["missing"] = {a: e.what for a, e in missing.items()}
+            d.attrs["missing"] = {a: e.what for a, e in missing.items() if isinstance(e, NotRun)}
+            d.attrs["diverged"] = {a: f"{a}: the direct search diverged ({Path(e.record).name if e.record else 'not recorded'})"
+                                   for a, e in missing.items() if isinstance(e, Diverged)}
             out[n, g] = d
-    if all(isinstance(d, NotRun) for d in out.values()):
+    if all(isinstance(d, Exception) for d in out.values()):
         raise NotRun(f"no panel of {list(grids)} x {list(networks)} has all its runs in the store: nothing to draw")
     return out
 
@@ -469,18 +508,20 @@ def plot_panels(panels: dict, scale_name: str):
         for j, n in enumerate(networks):
             ax, d = axes[i][j], panels[n, g]
             title = f"({string.ascii_lowercase[(i * len(networks) + j) % 26]}) {n}: {g} projection ({scale_name} scale)"
-            if not isinstance(d, NotRun):
+            if not isinstance(d, Exception):
                 plot_study(ax, d, title)
-                if d.attrs.get("missing"):
-                    ax.text(0.01, 0.01, "not run yet: " + textwrap.fill("; ".join(d.attrs["missing"].values()), 90),
-                            fontsize=5, va="bottom", transform=ax.transAxes)
+                why = [f"{k}: " + "; ".join(d.attrs[a].values()) for a, k in (("missing", "not run yet"), ("diverged", "not drawn"))
+                       if d.attrs.get(a)]
+                if why: ax.text(0.01, 0.01, "\n".join(textwrap.fill(w, 90) for w in why), fontsize=5, va="bottom", transform=ax.transAxes)
                 continue
             ax.set_title(title, fontsize=9); ax.set_xticks([]); ax.set_yticks([])
-            ax.text(0.5, 0.5, "not run yet at this scale:\n" + textwrap.fill(d.what, 48), ha="center", va="center", fontsize=8, transform=ax.transAxes)
+            why = ("not run yet at this scale:\n" + textwrap.fill(d.what, 48) if isinstance(d, NotRun)
+                   else "search diverged:\n" + textwrap.fill(str(d), 60))
+            ax.text(0.5, 0.5, why, ha="center", va="center", fontsize=8 if isinstance(d, NotRun) else 5, transform=ax.transAxes)
     fig.tight_layout()
     return fig
 
 def drawn(panels: dict):
     "The rows of every drawn panel of `study_panels`, as one DataFrame."
     import pandas as pd
-    return pd.concat([d for d in panels.values() if not isinstance(d, NotRun)], ignore_index=True)
+    return pd.concat([d for d in panels.values() if not isinstance(d, Exception)], ignore_index=True)

@@ -20,8 +20,8 @@ from .results import config_hash, find_record, save_record, record_path, atomic_
 # %% auto #0
 __all__ = ['ALGORITHMS', 'OPTIMIZER_PRESETS', 'Layer', 'channel_layers', 'Gates', 'group_widths', 'arch_with_group_widths',
            'slice_weights', 'FlopsPoly', 'flops_poly', 'CostMeter', 'resolve_precision', 'kd_loss', 'recalibrate_bn',
-           'top1', 'Session', 'FolderData', 'FolderLoader', 'make_loader', 'OptimizeResult', 'data_fingerprint',
-           'search_config', 'optimize', 'get_args_parser', 'main']
+           'top1', 'Diverged', 'divergence_config', 'Session', 'FolderData', 'FolderLoader', 'make_loader',
+           'OptimizeResult', 'data_fingerprint', 'search_config', 'optimize', 'get_args_parser', 'main']
 
 # %% ../nbs/10_optimize.ipynb #db829baf
 @dataclass
@@ -244,6 +244,14 @@ def top1(model: nn.Module, batches) -> tuple[float, int]:
     return 100.0 * c / max(n, 1), n
 
 # %% ../nbs/10_optimize.ipynb #571803c7
+class Diverged(FloatingPointError):
+    "A search whose losses went NaN or infinite; `record`: the store's record that says so (None when not stored)."
+    def __init__(self, msg: str, record=None): super().__init__(msg); self.record = record
+
+def divergence_config(config: dict) -> dict:
+    "The config of the record that says the search of `config` diverged (its own hash, not the search's)."
+    return dict(kind="diverged", search=config)
+
 class Session:
     """Where one search runs: device, rank and world size (torchrun), and its per-epoch checkpoint."""
     def __init__(self, device=torch.device("cpu"), checkpoint=None, key: str | None = None, log=None, label: str = "search"):
@@ -313,9 +321,9 @@ class Session:
         if self.world > 1: dist.barrier()
 
     def check_finite(self, values: dict, where: str):
-        "Raise a FloatingPointError naming the first float of `values` (losses) that is NaN or infinite."
+        "Raise `Diverged` (a FloatingPointError) naming the first float of `values` (losses) that is NaN or infinite."
         bad = next(((k, v) for k, v in values.items() if isinstance(v, float) and not math.isfinite(v)), None)
-        if bad: raise FloatingPointError(f"{self.label}: the supernet diverged (the network this search trains): {bad[0]} "
+        if bad: raise Diverged(f"{self.label}: the supernet diverged (the network this search trains): {bad[0]} "
                                          f"is {bad[1]} at {where}; nothing of it is checkpointed. Try a lower lr, or a "
                                          "source less narrow or at a higher resolution")
 
@@ -504,11 +512,21 @@ def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset | FolderData, 
         rec = find_record(results, config)
         if rec is not None:
             return OptimizeResult(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
+        div = find_record(results, divergence_config(config))
+        if div is not None:
+            p = record_path(results, div["hash"])
+            raise Diverged(f"{algorithm}: this search (config {config_hash(config)}) diverged when it ran ({div['time']}): "
+                           f"{div['error']}. It is not run again: delete {p} to retry it, or change its settings", p)
     key = config_hash(config)
     session = Session(device, None if checkpoint_dir is None else Path(checkpoint_dir) / f"optimize-{key}.pt", key,
                       log=(lambda s: print(s, flush=True)) if progress else None, label=algorithm)
     torch.manual_seed(seed)
-    out_arch, meter, trace = mod.run(arch, data, target, settings, seed=seed, device=torch.device(device), session=session)
+    try: out_arch, meter, trace = mod.run(arch, data, target, settings, seed=seed, device=torch.device(device), session=session)
+    except Diverged as e:   # a result too: recorded, so a batch does not run it again and a figure can say so
+        if results is None or session.rank != 0: raise
+        p = save_record(results, dict(config=divergence_config(config), error=str(e), wall_s=session.wall(),
+                                      time=time.strftime("%Y-%m-%d %H:%M:%S"), **provenance()))
+        raise Diverged(f"{e}. Recorded as diverged in {p} (delete it to retry)", p) from None
     wall = session.wall()
     out_arch = raw = out_arch.validate()
     if divisor > 1:   # the algorithm's widths, then one multiplier with every width a multiple of `divisor`
