@@ -65,3 +65,30 @@ def test_efficientnet_squeeze_widths(algo):
         before = Arch(**next(t[key] for t in r.trace if key in t))
         assert [before.widths()[i] for i in se] == [trained.widths()[i] for i in se]
         if algo == "slimming": assert before.widths() != trained.widths()   # the global ranking pruned BN widths
+
+
+def _check_on(rank, world, init, out):
+    import torch.distributed as dist
+    from width_transfer.optimize import Diverged, Session
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
+    try:
+        loss = float("nan") if rank == 1 else 0.5        # only the second process sees the NaN
+        try:
+            Session("cpu").check_finite(dict(loss=loss), "step 3")
+            out.put((rank, "no error"))
+        except Diverged as e:
+            out.put((rank, str(e)))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_divergence_on_one_process_stops_every_process(tmp_path):
+    import torch.multiprocessing as mp
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    ps = [ctx.Process(target=_check_on, args=(r, 2, f"file://{tmp_path / 'init'}", out)) for r in range(2)]
+    for p in ps: p.start()
+    got = dict(out.get(timeout=120) for _ in ps)
+    for p in ps: p.join(timeout=60)
+    assert "loss is nan at step 3" in got[1], got
+    assert "the loss of another process is nan at step 3" in got[0], got   # rank 0 does not wait in a collective

@@ -23,8 +23,8 @@ from .train import pick_device
 __all__ = ['GRIDS', 'SCALES', 'MARKERS', 'COLORS', 'compose', 'Scale', 'as_list', 'get_scale', 'resolution_of', 'network',
            'relative_cost', 'default_store', 'NotRun', 'set_cached_only', 'cached_only', 'same_point', 'label',
            'search_key', 'search', 'transfer', 'train_argv', 'train', 'width_vector', 'width_similarity', 'mean_std',
-           'search_cpu', 'source_name', 'study', 'direct_archs', 'noise_floor', 'diverged_rows', 'plot_study', 'save',
-           'study_panels', 'plot_panels', 'drawn']
+           'search_cpu', 'source_name', 'study', 'direct_archs', 'noise_floor', 'diverged_rows', 'ok_rows',
+           'plot_study', 'save', 'study_panels', 'plot_panels', 'drawn']
 
 # %% ../nbs/07_experiments.ipynb #ab9e11c0
 def compose(target: Projection, rel: Projection) -> Projection:
@@ -251,7 +251,7 @@ def search(scale, algorithm: str, name: str, point: Projection, seed: int = 0, r
     if div is not None:   # a stored result too: this configuration diverged; not run again
         p = record_path(store, div["hash"])
         raise Diverged(f"the {algorithm} search of {name} at {label(point)} (seed {seed}, config {config_hash(config)}) "
-                       f"diverged when it ran ({div['time']}): {div['error'].split('. Recorded')[0]}. Delete {p} to retry it", p)
+                       f"diverged when it ran ({div['time']}): {div['error']}. Delete {p} to retry it", p)
     if rec is None: _not_run(f"the {algorithm} search of {name} at {label(point)} (seed {seed}, config {config_hash(config)})", store)
     t0 = time.time()
     if rec is None and nproc <= 1:
@@ -271,7 +271,9 @@ def search(scale, algorithm: str, name: str, point: Projection, seed: int = 0, r
             except RuntimeError as e:   # the processes recorded a divergence: say so, not just "failed"
                 div = find_record(store, divergence_config(config))
                 if div is None: raise
-                raise Diverged(f"{div['error']} ({e.args[0].splitlines()[0]})", record_path(store, div["hash"])) from None
+                p = record_path(store, div["hash"])
+                raise Diverged(f"{div['error']}. Recorded as diverged in {p} (delete it to retry); "
+                               f"{e.args[0].splitlines()[0]}", p) from None
         r = OptimizeResult(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
     ran = time.time() - t0 >= 0.5 * r.wall_s   # a cached result comes back at once
     _say(f"  search {algorithm:9s} {name} {label(point)} seed {seed}: {'ran' if ran else 'cached'}, "
@@ -443,6 +445,10 @@ def diverged_rows(df):
     "The rows of `study` (or a figure's table) whose search diverged."
     return df[df["status"] == "diverged"] if "status" in df else df.iloc[:0]
 
+def ok_rows(df):
+    "The rows of `study` (or a figure's table) that have widths and a top-1: all but the diverged ones."
+    return df[df["status"] != "diverged"] if "status" in df else df
+
 def plot_study(ax, df, title: str | None = None):
     "Top-1 (mean +- std over seeds) against overhead FLOPs for one network and grid (`study`'s rows)."
     u = df[df.kind == "uniform"].iloc[0]
@@ -451,7 +457,7 @@ def plot_study(ax, df, title: str | None = None):
     bad = diverged_rows(df)
     if len(bad): ax.text(0.99, 0.01, "search diverged (no widths): " + "; ".join(f"{r.algorithm} {r.source}" for _, r in bad.iterrows()),
                          ha="right", va="bottom", fontsize=6, color="C3", transform=ax.transAxes)
-    df = df.drop(bad.index)
+    df = ok_rows(df)
     for algo, g in df[df.kind != "uniform"].groupby("algorithm", sort=False):
         g = g.sort_values("overhead_flops")
         line = ax.errorbar(g.overhead_flops, g.top1_mean, yerr=g.top1_std, marker=MARKERS.get(algo, "o"), capsize=2,
@@ -495,6 +501,7 @@ def study_panels(scale, networks, grids, algorithms=None, **kw) -> dict:
             d.attrs["diverged"] = {a: f"{a}: the direct search diverged ({Path(e.record).name if e.record else 'not recorded'})"
                                    for a, e in missing.items() if isinstance(e, Diverged)}
             out[n, g] = d
+    if all(isinstance(d, Diverged) for d in out.values()): raise next(iter(out.values()))
     if all(isinstance(d, Exception) for d in out.values()):
         raise NotRun(f"no panel of {list(grids)} x {list(networks)} has all its runs in the store: nothing to draw")
     return out

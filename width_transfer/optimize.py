@@ -321,8 +321,13 @@ class Session:
         if self.world > 1: dist.barrier()
 
     def check_finite(self, values: dict, where: str):
-        "Raise `Diverged` (a FloatingPointError) naming the first float of `values` (losses) that is NaN or infinite."
+        """Raise `Diverged` (a FloatingPointError) naming the first float of `values` (losses) that is NaN or infinite.
+        With several processes they agree first, so all raise together (none is left waiting in a collective)."""
         bad = next(((k, v) for k, v in values.items() if isinstance(v, float) and not math.isfinite(v)), None)
+        if self.world > 1:
+            flag = torch.tensor([float(bad is not None)], device=self.device if self.device.type == "cuda" else "cpu")
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            if flag.item() and bad is None: bad = ("the loss of another process", float("nan"))
         if bad: raise Diverged(f"{self.label}: the supernet diverged (the network this search trains): {bad[0]} "
                                          f"is {bad[1]} at {where}; nothing of it is checkpointed. Try a lower lr, or a "
                                          "source less narrow or at a higher resolution")
@@ -523,10 +528,14 @@ def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset | FolderData, 
     torch.manual_seed(seed)
     try: out_arch, meter, trace = mod.run(arch, data, target, settings, seed=seed, device=torch.device(device), session=session)
     except Diverged as e:   # a result too: recorded, so a batch does not run it again and a figure can say so
-        if results is None or session.rank != 0: raise
-        p = save_record(results, dict(config=divergence_config(config), error=str(e), wall_s=session.wall(),
+        if results is None: raise
+        p = record_path(results, divergence_config(config))
+        if session.rank == 0:
+            save_record(results, dict(config=divergence_config(config), error=str(e), wall_s=session.wall(),
                                       time=time.strftime("%Y-%m-%d %H:%M:%S"), **provenance()))
-        raise Diverged(f"{e}. Recorded as diverged in {p} (delete it to retry)", p) from None
+        if session.world > 1: dist.barrier()   # every process raises after the record is written, none before
+        kept = f"; its last finite epoch stays in {session.checkpoint}" if session.checkpoint and session.checkpoint.exists() else ""
+        raise Diverged(f"{e}. Recorded as diverged in {p} (delete it to retry{kept})", p) from None
     wall = session.wall()
     out_arch = raw = out_arch.validate()
     if divisor > 1:   # the algorithm's widths, then one multiplier with every width a multiple of `divisor`
