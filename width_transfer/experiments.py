@@ -467,6 +467,10 @@ def plot_study(ax, df, title: str | None = None):
         for _, r in g[g.kind == "transfer"].iterrows():
             ax.annotate(r.source, (r.overhead_flops, r.top1_mean), fontsize=6, xytext=(3, 3), textcoords="offset points")
     ax.set_xscale("log"); ax.set_xlabel("optimization overhead (training FLOPs; ringed: direct)")
+    lo, hi = ax.get_xlim()
+    if lo > 0 and math.floor(math.log10(hi)) > math.floor(math.log10(lo)):   # a decade is labelled: minor labels would overlap
+        from matplotlib.ticker import NullFormatter
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_ylabel("top-1 (%)"); ax.set_title(title or f"{df.network.iloc[0]}: {df.grid.iloc[0]} projection", fontsize=9)
     ax.legend(fontsize=7)
 
