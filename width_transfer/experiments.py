@@ -15,8 +15,8 @@ from .data import dataset_info, load_dataset, check_fraction
 from .flops import count_flops, check_resolution
 from .transfer import Projection, project, extrapolate, STACKINGS
 from .optimize import (ALGORITHMS, OPTIMIZER_PRESETS, optimize, group_widths, search_config, FolderData,
-                                     OptimizeResult, Diverged, divergence_config)
-from .results import check_store, find_record, config_hash, record_path
+                                     OptimizeResult, Diverged, stored_divergence)
+from .results import check_store, find_record, config_hash
 from .train import pick_device
 
 # %% auto #0
@@ -247,11 +247,8 @@ def search(scale, algorithm: str, name: str, point: Projection, seed: int = 0, r
     store = check_store(results or default_store(s))
     work = Path(os.environ.get("WT_WORK", "work"))
     rec = find_record(store, config)
-    div = None if rec is not None else find_record(store, divergence_config(config))
-    if div is not None:   # a stored result too: this configuration diverged; not run again
-        p = record_path(store, div["hash"])
-        raise Diverged(f"the {algorithm} search of {name} at {label(point)} (seed {seed}, config {config_hash(config)}) "
-                       f"diverged when it ran ({div['time']}): {div['error']}. Delete {p} to retry it", p)
+    what = f"the {algorithm} search of {name} at {label(point)} (seed {seed})"
+    if rec is None and (e := stored_divergence(store, config, what)) is not None: raise e   # a stored result: not run again
     if rec is None: _not_run(f"the {algorithm} search of {name} at {label(point)} (seed {seed}, config {config_hash(config)})", store)
     t0 = time.time()
     if rec is None and nproc <= 1:
@@ -268,12 +265,9 @@ def search(scale, algorithm: str, name: str, point: Projection, seed: int = 0, r
             for k, v in cfg.items(): argv += ["--set", f"{k}={json.dumps(v)}"]
             if data_root: argv += ["--data-root", str(data_root)]
             try: rec = _torchrun("optimize", "width_transfer.optimize", argv, nproc, store, config, log_dir)
-            except RuntimeError as e:   # the processes recorded a divergence: say so, not just "failed"
-                div = find_record(store, divergence_config(config))
-                if div is None: raise
-                p = record_path(store, div["hash"])
-                raise Diverged(f"{div['error']}. Recorded as diverged in {p} (delete it to retry); "
-                               f"{e.args[0].splitlines()[0]}", p) from None
+            except RuntimeError:   # the processes recorded a divergence: say so, not just "failed"
+                if (e := stored_divergence(store, config, what)) is None: raise
+                raise e from None
         r = OptimizeResult(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
     ran = time.time() - t0 >= 0.5 * r.wall_s   # a cached result comes back at once
     _say(f"  search {algorithm:9s} {name} {label(point)} seed {seed}: {'ran' if ran else 'cached'}, "
@@ -389,13 +383,15 @@ def study(scale, name: str, grid: str, algorithms=None, seeds=None, stacking: st
     _say(f"{s.name}: {name} on the {grid} grid, target {label(target)}, {count_flops(base, res):,} MACs")
     uni = [train(s, base, target, sd, nproc=nproc, **kw) for sd in seeds]
     u_mean, u_std = mean_std([r["top1"] for r in uni])
+    def where(kind, algo, rel, point, status="ok"):   # what every row says of its point
+        return dict(network=name, grid=grid, algorithm=algo, kind=kind, stacking=stacking if kind == "transfer" else "",
+                    source=source_name(grid, rel, resolution_of(s, point)), point=label(point), rel_width=rel.width,
+                    rel_depth=rel.depth, resolution=resolution_of(s, point), rel_data=rel.data_fraction, status=status)
     def row(kind, algo, rel, point, arch, recs, r=None, d=None, direct_arch=None):
         m, sd = mean_std([x["top1"] for x in recs])
         cost = r.cost_flops if r else 0; sec = r.wall_s if r else 0.0
         same_cpu = bool(d and r) and search_cpu(d) == search_cpu(r) != "unrecorded"   # seconds compare on one kind of CPU only
-        return dict(network=name, grid=grid, algorithm=algo, kind=kind, stacking=stacking if kind == "transfer" else "",
-                    source=source_name(grid, rel, resolution_of(s, point)), point=label(point), rel_width=rel.width, rel_depth=rel.depth, resolution=resolution_of(s, point),
-                    rel_data=rel.data_fraction, status="ok", top1_mean=m, top1_std=sd, n_seeds=len(recs),
+        return dict(**where(kind, algo, rel, point), top1_mean=m, top1_std=sd, n_seeds=len(recs),
                     top1_seeds=" ".join(f"{x['top1']:.2f}" for x in recs),
                     vs_uniform=m - u_mean, uniform_std=u_std,
                     beyond_uniform_std=abs(m - u_mean) > u_std if len(uni) > 1 else None,
@@ -413,10 +409,7 @@ def study(scale, name: str, grid: str, algorithms=None, seeds=None, stacking: st
             try: arch, r = transfer(s, algo, name, p, target, search_seed, stacking, nproc=nproc, **kw)
             except Diverged as e:   # a result of that projection: a row that says so (no widths, no top-1); the others go on
                 _say(f"  search {algo:9s} {name} {label(p)} seed {search_seed}: diverged ({e.record})")
-                rows.append(dict(network=name, grid=grid, algorithm=algo, kind="transfer", stacking=stacking,
-                                 source=source_name(grid, rel, resolution_of(s, p)), point=label(p), rel_width=rel.width,
-                                 rel_depth=rel.depth, resolution=resolution_of(s, p), rel_data=rel.data_fraction,
-                                 status="diverged", n_seeds=0, note=str(e))); continue
+                rows.append(dict(**where("transfer", algo, rel, p, "diverged"), n_seeds=0, note=str(e))); continue
             recs = [train(s, arch, target, sd, nproc=nproc, **kw) for sd in (seeds if p == target else tseeds)]
             rows.append(row("direct" if p == target else "transfer", algo, rel, p, arch, recs, r, d, direct_arch))
     return pd.DataFrame(rows)

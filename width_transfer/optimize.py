@@ -20,8 +20,8 @@ from .results import config_hash, find_record, save_record, record_path, atomic_
 # %% auto #0
 __all__ = ['ALGORITHMS', 'OPTIMIZER_PRESETS', 'Layer', 'channel_layers', 'Gates', 'group_widths', 'arch_with_group_widths',
            'slice_weights', 'FlopsPoly', 'flops_poly', 'CostMeter', 'resolve_precision', 'kd_loss', 'recalibrate_bn',
-           'top1', 'Diverged', 'divergence_config', 'Session', 'FolderData', 'FolderLoader', 'make_loader',
-           'OptimizeResult', 'data_fingerprint', 'search_config', 'optimize', 'get_args_parser', 'main']
+           'top1', 'Diverged', 'divergence_config', 'stored_divergence', 'Session', 'FolderData', 'FolderLoader',
+           'make_loader', 'OptimizeResult', 'data_fingerprint', 'search_config', 'optimize', 'get_args_parser', 'main']
 
 # %% ../nbs/10_optimize.ipynb #db829baf
 @dataclass
@@ -251,6 +251,14 @@ class Diverged(FloatingPointError):
 def divergence_config(config: dict) -> dict:
     "The config of the record that says the search of `config` diverged (its own hash, not the search's)."
     return dict(kind="diverged", search=config)
+
+def stored_divergence(results, config: dict, what: str = "this search") -> Diverged | None:
+    "The `Diverged` to raise when `results` records that the search of `config` diverged (None when it does not)."
+    div = find_record(results, divergence_config(config))
+    if div is None: return None
+    p = record_path(results, div["hash"])
+    return Diverged(f"{what} (config {config_hash(config)}) diverged when it ran ({div['time']}): {div['error']}. "
+                    f"It is not run again. Delete {p} to retry it, or change its settings", p)
 
 class Session:
     """Where one search runs: device, rank and world size (torchrun), and its per-epoch checkpoint."""
@@ -517,11 +525,7 @@ def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset | FolderData, 
         rec = find_record(results, config)
         if rec is not None:
             return OptimizeResult(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
-        div = find_record(results, divergence_config(config))
-        if div is not None:
-            p = record_path(results, div["hash"])
-            raise Diverged(f"{algorithm}: this search (config {config_hash(config)}) diverged when it ran ({div['time']}): "
-                           f"{div['error']}. It is not run again: delete {p} to retry it, or change its settings", p)
+        if (e := stored_divergence(results, config, f"{algorithm}: this search")) is not None: raise e
     key = config_hash(config)
     session = Session(device, None if checkpoint_dir is None else Path(checkpoint_dir) / f"optimize-{key}.pt", key,
                       log=(lambda s: print(s, flush=True)) if progress else None, label=algorithm)
