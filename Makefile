@@ -9,7 +9,7 @@ FMNIST := /usr/share/datasets/fashion-mnist
 export OMP_NUM_THREADS ?= 2
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: all install data test check-export nbtest pytest reproduce demo optimizers clean-nbs export
+.PHONY: all install data test check-export nbtest pytest reproduce demo optimizers clean-nbs export migrate
 
 all: test
 
@@ -86,6 +86,10 @@ optimizers: install data
 	@mkdir -p work/executed figures
 	$(BIN)/papermill -k python3 nbs/15_compare.ipynb work/executed/15_compare.ipynb -p scale cpu \
 	  -p save_to figures/optimizers_resnet18
+
+# Write the records of the first store schema in results/$(SCALE) again under today's keys (old files are kept).
+migrate: install data
+	$(BIN)/python -m width_transfer.migrate results/$(SCALE)
 
 # Developer helpers
 export: install

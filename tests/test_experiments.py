@@ -31,11 +31,19 @@ def test_train_under_torchrun_once(tmp_path, monkeypatch):
     assert again["top1"] == rec["top1"] and len(load_results(tmp_path / "store")) == 1
 
 
-def test_failed_training_says_where_its_log_is(tmp_path):
+def test_failed_training_says_where_its_log_is(tmp_path, monkeypatch):
+    arch = network(SMOKE, "resnet18", Projection(width=0.125))
+    monkeypatch.setenv("WT_WORK", "/dev/null/work")     # the launched process cannot write its checkpoints
+    with pytest.raises(RuntimeError, match=r"(?s)train-\w+\.log.*work directory /dev/null/work/checkpoints is not writable"):
+        train(SMOKE, arch, Projection(width=0.125), results=tmp_path / "store", nproc=1, log_dir=tmp_path / "logs")
+
+
+def test_missing_data_root_stops_before_launching(tmp_path):
     scale = dataclasses.replace(SMOKE, dataset="cifar10")   # needs a data root that is not given
     arch = network(scale, "resnet18", Projection(width=0.125))
-    with pytest.raises(RuntimeError, match=r"(?s)train-\w+\.log.*cifar10 needs --data-root"):
+    with pytest.raises(ValueError, match="cifar10 needs --data-root"):
         train(scale, arch, Projection(width=0.125), results=tmp_path / "store", nproc=1, log_dir=tmp_path / "logs")
+    assert not (tmp_path / "logs").exists()
 
 
 def papermill(nb, out, *params):
@@ -72,7 +80,7 @@ def test_search_under_torchrun_once(tmp_path, monkeypatch):
     again = search(two, "slimming", "resnet18", SMOKE.targets["resnet18"], seed=2, results=tmp_path / "store", log_dir=logs)
     assert not list(logs.glob("*")) and again.arch == r.arch   # found in the store: no process started
     one = search(SMOKE, "slimming", "resnet18", SMOKE.targets["resnet18"], seed=2, results=tmp_path / "store")
-    assert "world_size" not in one.record["config"] and len(load_results(tmp_path / "store")) == 2
+    assert one.record["config"]["world_size"] == 1 and len(load_results(tmp_path / "store")) == 2
 
 
 def test_diverged_search_under_torchrun_is_recorded(tmp_path, monkeypatch):

@@ -59,7 +59,7 @@ def test_search_on_two_processes(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     assert p.stdout.count("record ") == 1                                   # rank 0 reports and writes, once
     r1, r2 = record(tmp_path, "one"), record(tmp_path, "two")
-    assert r2["world_size"] == 2 and r2["config"]["world_size"] == 2 and "world_size" not in r1["config"]
+    assert r2["world_size"] == 2 and r2["config"]["world_size"] == 2 and r1["config"]["world_size"] == 1
     # the 2 processes together trained as many images through the same sub-networks as one process did
     train_cost = lambda r: [t["cost_flops"] for t in r["trace"] if "epoch" in t][-1]
     assert r2["train_images"] == r1["train_images"] and train_cost(r2) == train_cost(r1)
@@ -93,3 +93,53 @@ def test_image_folder_from_the_command_line(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "width_transfer.optimize", *a], capture_output=True, text=True,
                              cwd=ROOT, env=ENV, timeout=600)
     assert missing.returncode != 0 and "imagefolder needs --data-root" in missing.stderr
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--algorithm", "dmcp", "--target-flops", "1e12"], "target_flops 1,000,000,000,000 is outside what dmcp can reach"),
+    (["--target-flops", "1e12"], "morphnet's largest network would need about"),   # MorphNet grows: memory bounds it
+    (["--target-flops", "nan"], "--target-flops must be a finite number > 0, got nan"),
+    (["--width", "1e4"], "would need about"),
+    (["--width", "0"], "--width must be a finite number > 0"),
+    (["--resolution", "0"], "--resolution must be an integer > 0, got 0"),
+    (["--data-fraction", "0"], "data fraction must be in (0, 1]"),
+    (["--set", "lr=NaN"], "settings must be finite numbers"),
+    (["--set", "epochs=0"], "epochs and batch_size must be >= 1"),
+    (["--divisor", "0"], "--divisor must be an integer >= 1"),
+    (["--work-dir", "/dev/null/work"], "work directory /dev/null/work/checkpoints is not writable"),
+    (["--results", "/dev/null/store"], "results directory /dev/null/store is not writable"),
+])
+def test_bad_values_one_line_exit_2_nothing_written(tmp_path, extra, message):
+    p = subprocess.run([sys.executable, "-m", "width_transfer.optimize", *argv("morphnet", tmp_path, "bad"), *extra],
+                       capture_output=True, text=True, env=ENV, timeout=300)
+    assert p.returncode == 2, p.stderr[-2000:]
+    assert message in p.stderr and "Traceback" not in p.stderr, p.stderr[-2000:]
+    assert p.stderr.startswith("wt-optimize: error: ") and len(p.stderr.strip().splitlines()) == 1
+    assert not list((tmp_path / "bad").rglob("*.json")) and not list((tmp_path / "bad").rglob("*.pt"))
+
+
+def test_store_that_is_a_file_fails_before_the_search(tmp_path):
+    from width_transfer.arch import base_arch, scale_width
+    from width_transfer.data import synthetic
+    from width_transfer.optimize import optimize
+    f = tmp_path / "store.json"
+    f.write_text("{}")
+    t0 = time.time()
+    with pytest.raises(ValueError, match="is not writable"):
+        optimize("morphnet", scale_width(base_arch("resnet18", 10, 1, True), 0.25), synthetic(64), results=f,
+                 epochs=50, batch_size=32)
+    assert time.time() - t0 < 10                     # refused before 50 epochs, not after
+
+
+def test_edited_search_record_is_refused(tmp_path):
+    a = argv("morphnet", tmp_path, "edit", "--set", "epochs=1")
+    subprocess.run([sys.executable, "-m", "width_transfer.optimize", *a], check=True, capture_output=True, env=ENV)
+    (f,) = (tmp_path / "edit" / "store").glob("*.json")
+    rec = json.loads(f.read_text())
+    rec["cost_flops"] //= 10                          # an edited overhead
+    f.write_text(json.dumps(rec))
+    p = subprocess.run([sys.executable, "-m", "width_transfer.optimize", *a], capture_output=True, text=True, env=ENV)
+    assert p.returncode == 2 and "do not match its checksum" in p.stderr and str(f) in p.stderr, p.stderr[-2000:]

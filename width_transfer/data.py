@@ -4,8 +4,9 @@
 
 # %% ../nbs/03_data.ipynb #51e4c7d1
 from __future__ import annotations
-import gzip, math, os, struct
+import gzip, hashlib, math, os, struct
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 import torch
 import torch.nn.functional as F
@@ -14,7 +15,7 @@ from torch.utils.data import Dataset
 # %% auto #0
 __all__ = ['DATASETS', 'FASHION_MNIST_DIR', 'DatasetInfo', 'dataset_info', 'check_fraction', 'class_balanced_indices',
            'resize_images', 'ImageTensorDataset', 'read_idx', 'load_fashion_mnist', 'synthetic', 'load_cifar',
-           'load_imagefolder', 'load_dataset']
+           'load_imagefolder', 'load_dataset', 'data_identity']
 
 # %% ../nbs/03_data.ipynb #8c40de84
 @dataclass(frozen=True)
@@ -188,3 +189,31 @@ def load_dataset(name: str, split: str = "train", root=None, resolution: int | N
     if fraction < 1: ds = _subset(ds, class_balanced_indices(ds.targets, fraction, seed))
     if resolution is not None and isinstance(ds, ImageTensorDataset): ds = ds.resize(resolution)
     return ds
+
+# %% ../nbs/03_data.ipynb #85b17cbe
+def _tensor_digest(h, ds: ImageTensorDataset):
+    h.update(str(tuple(ds.images.shape)).encode())
+    h.update(ds.images.contiguous().numpy().tobytes()); h.update(ds.labels.numpy().tobytes())
+
+def _folder_digest(h, root: Path):
+    if not root.is_dir():
+        raise ValueError(f"image folder {root} does not exist: --data-root must contain train/ and val/ "
+                         f"with one sub-folder per class (ImageNet's layout)")
+    for cls in sorted(p for p in root.iterdir() if p.is_dir()):
+        for f in sorted(cls.rglob("*")):
+            if f.is_file(): h.update(f"{f.relative_to(root)}\t{f.stat().st_size}\n".encode())
+
+@lru_cache(maxsize=8)
+def _identity(name: str, root: str | None, download: bool) -> str:
+    h = hashlib.sha256(name.encode())
+    if name == "imagefolder":
+        if root is None: raise ValueError("imagefolder needs --data-root: a folder with train/ and val/")
+        for split in ("train", "val"): _folder_digest(h, Path(root) / split)
+    else:
+        for split in ("train", "val"): _tensor_digest(h, load_dataset(name, split, root=root, download=download))
+    return h.hexdigest()[:16]
+
+def data_identity(name: str, root=None, download: bool = False) -> str:
+    "A 16-hex-digit hash of dataset `name`'s content (both splits), the same wherever its files are."
+    dataset_info(name)
+    return _identity(name, None if root is None else str(root), bool(download))

@@ -309,7 +309,7 @@ def train(scale, arch: Arch, point: Projection, seed: int = 0, results=None, npr
     store = check_store(results or default_store(s))
     argv = train_argv(s, arch, point, seed, store, data_root)
     args = get_args_parser().parse_args(argv)
-    cfg = make_config(args, pick_device(args.device))   # the config the launched run will hash
+    cfg = make_config(args, pick_device(args.device), world=max(nproc, 1))   # the config the launched run will hash
     rec = find_record(store, cfg)
     if rec is not None: return rec
     _not_run(f"the training of {arch.name} at {label(point)} (seed {seed}, config {config_hash(cfg)})", store)

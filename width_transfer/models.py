@@ -4,6 +4,7 @@
 
 # %% ../nbs/01_models.ipynb #1efa440e
 from __future__ import annotations
+import os
 from functools import partial
 import torch
 import torch.nn.functional as F
@@ -13,7 +14,8 @@ from torchvision.ops.misc import Conv2dNormActivation
 from .arch import Arch, FAMILIES, LAYOUTS, has_identity, _block_inputs
 
 # %% auto #0
-__all__ = ['BUILDERS', 'BasicBlock', 'Bottleneck', 'ResNet', 'InvertedResidual', 'MBConv', 'MobileNet', 'build_model']
+__all__ = ['BUILDERS', 'BasicBlock', 'Bottleneck', 'ResNet', 'InvertedResidual', 'MBConv', 'MobileNet', 'build_model',
+           'memory_estimate', 'available_memory', 'check_memory']
 
 # %% ../nbs/01_models.ipynb #b9d0363c
 def _conv_bn(w_in, w_out, k, stride=1):
@@ -158,3 +160,35 @@ def build_model(arch: Arch) -> nn.Module:
     "A freshly initialised network with the widths of `arch`, taking (N, in_channels, H, W)."
     if not isinstance(arch, Arch): raise ValueError(f"build_model takes an Arch, got {type(arch).__name__}")
     return BUILDERS[arch.name](arch.validate())
+
+# %% ../nbs/01_models.ipynb #2960b2c3
+def memory_estimate(arch: Arch, resolution: int, batch_size: int) -> dict:
+    "Parameters, activations per image and the estimated bytes to train `arch` on a batch of `batch_size`."
+    with torch.device("meta"): model = build_model(arch).eval()   # eval: a 1x1 map at batch 1 is fine
+    acts = []
+    hooks = [m.register_forward_hook(lambda m, i, o: acts.append(o.numel()))
+             for m in model.modules() if len(list(m.children())) == 0]
+    with torch.no_grad(): model(torch.empty(1, arch.in_channels, resolution, resolution, device="meta"))
+    for h in hooks: h.remove()
+    params = sum(p.numel() for p in model.parameters())
+    return dict(params=params, activations=sum(acts), bytes=4 * (4 * params + batch_size * sum(acts)))
+
+def available_memory(device="cpu") -> int:
+    "Bytes free on `device`: the GPU's free memory, or the system's available memory (MemAvailable)."
+    device = torch.device(device)
+    if device.type == "cuda": return torch.cuda.mem_get_info(device)[0]
+    try:
+        line = next(l for l in open("/proc/meminfo") if l.startswith("MemAvailable:"))
+        return int(line.split()[1]) * 1024
+    except (OSError, StopIteration):
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+def check_memory(arch: Arch, resolution: int, batch_size: int, device="cpu", what: str = "the network"):
+    "Raise a ValueError when training `arch` would need more memory than `device` has available."
+    est, free = memory_estimate(arch, resolution, batch_size), available_memory(device)
+    if est["bytes"] > free:
+        raise ValueError(f"{what} would need about {est['bytes'] / 2**30:,.1f} GiB to train ({est['params']:,} "
+                         f"parameters; activations for a batch of {batch_size} at {resolution} px), but "
+                         f"{torch.device(device).type} has {free / 2**30:,.1f} GiB available: use a smaller width, "
+                         f"resolution or batch")
+    return est

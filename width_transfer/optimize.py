@@ -4,24 +4,27 @@
 
 # %% ../nbs/10_optimize.ipynb #11be41a6
 from __future__ import annotations
-import argparse, copy, hashlib, inspect, json, math, os, sys, time
+import argparse, contextlib, copy, hashlib, inspect, json, math, os, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
-from .arch import Arch, round_width
+from .arch import Arch, round_width, scale_width
 from .flops import count_flops, arch_flops, fit_widths, check_resolution
-from .models import build_model
+from .models import build_model, check_memory
 from .data import ImageTensorDataset, class_balanced_indices
-from .results import config_hash, find_record, save_record, record_path, atomic_save, provenance
+from .results import (config_hash, find_record, save_record, record_path, provenance, check_store,
+                                    check_writable, identity_fields, run_lock, save_checkpoint, load_checkpoint,
+                                    CorruptCheckpoint, Diverged, divergence_config, stored_divergence,
+                                    record_divergence)
 
 # %% auto #0
 __all__ = ['ALGORITHMS', 'OPTIMIZER_PRESETS', 'Layer', 'channel_layers', 'Gates', 'group_widths', 'arch_with_group_widths',
            'slice_weights', 'FlopsPoly', 'flops_poly', 'CostMeter', 'resolve_precision', 'kd_loss', 'recalibrate_bn',
-           'top1', 'Diverged', 'divergence_config', 'stored_divergence', 'Session', 'FolderData', 'FolderLoader',
-           'make_loader', 'OptimizeResult', 'data_fingerprint', 'search_config', 'optimize', 'get_args_parser', 'main']
+           'top1', 'Session', 'FolderData', 'FolderLoader', 'make_loader', 'OptimizeResult', 'data_fingerprint',
+           'search_config', 'optimize', 'get_args_parser', 'run_args', 'main']
 
 # %% ../nbs/10_optimize.ipynb #db829baf
 @dataclass
@@ -244,22 +247,6 @@ def top1(model: nn.Module, batches) -> tuple[float, int]:
     return 100.0 * c / max(n, 1), n
 
 # %% ../nbs/10_optimize.ipynb #571803c7
-class Diverged(FloatingPointError):
-    "A search whose losses went NaN or infinite; `record`: the store's record that says so (None when not stored)."
-    def __init__(self, msg: str, record=None): super().__init__(msg); self.record = record
-
-def divergence_config(config: dict) -> dict:
-    "The config of the record that says the search of `config` diverged (its own hash, not the search's)."
-    return dict(kind="diverged", search=config)
-
-def stored_divergence(results, config: dict, what: str = "this search") -> Diverged | None:
-    "The `Diverged` to raise when `results` records that the search of `config` diverged (None when it does not)."
-    div = find_record(results, divergence_config(config))
-    if div is None: return None
-    p = record_path(results, div["hash"])
-    return Diverged(f"{what} (config {config_hash(config)}) diverged when it ran ({div['time']}): {div['error']}. "
-                    f"It is not run again. Delete {p} to retry it, or change its settings", p)
-
 class Session:
     """Where one search runs: device, rank and world size (torchrun), and its per-epoch checkpoint."""
     def __init__(self, device=torch.device("cpu"), checkpoint=None, key: str | None = None, log=None, label: str = "search"):
@@ -298,9 +285,9 @@ class Session:
     def resume(self, objects: dict, gens: dict, meter, trace: list) -> tuple[int, dict]:
         "Load the checkpoint, if any, into `objects` (modules, optimizers), `gens`, `meter`, `trace`: (epochs done, extras)."
         if self.checkpoint is None or not self.checkpoint.is_file(): return 0, {}
-        ck = torch.load(self.checkpoint, map_location="cpu", weights_only=False)
-        if ck.get("key") != self.key:
-            raise ValueError(f"checkpoint {self.checkpoint} belongs to another search (config {ck.get('key')}, this one "
+        ck = load_checkpoint(self.checkpoint, f"the search {self.key}")
+        if not isinstance(ck, dict) or ck.get("key") != self.key:
+            raise CorruptCheckpoint(f"checkpoint {self.checkpoint} belongs to another search (config {ck.get('key')}, this one "
                              f"{self.key}); move it away to start this one afresh")
         if set(ck["objects"]) != set(objects) or set(ck["gens"]) != set(gens):
             raise ValueError(f"checkpoint {self.checkpoint} holds {sorted(ck['objects'])} and {sorted(ck['gens'])}, this search "
@@ -321,7 +308,7 @@ class Session:
         self.check_finite(entry, f"epoch {epoch}")   # every process, before the barrier: a diverged state is not saved
         if self.checkpoint is None: return
         if self.rank == 0:
-            atomic_save(dict(key=self.key, epoch=epoch, objects={k: o.state_dict() for k, o in objects.items()},
+            save_checkpoint(dict(key=self.key, epoch=epoch, objects={k: o.state_dict() for k, o in objects.items()},
                              gens={k: g.get_state() for k, g in gens.items()}, torch_rng=torch.get_rng_state(),
                              cuda_rng=torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
                              meter=None if meter is None else (meter.flops, meter.train_images, meter.eval_images), trace=copy.deepcopy(trace),
@@ -351,7 +338,6 @@ class Session:
     def finish(self):
         "The search's record is stored: its checkpoint is no longer needed (a later run of it is found in the store)."
         if self.checkpoint is not None and self.rank == 0 and self.checkpoint.is_file(): self.checkpoint.unlink()
-
 
 # %% ../nbs/10_optimize.ipynb #836c36d5
 class FolderData:
@@ -480,36 +466,59 @@ def _module(algorithm):
         raise ValueError(f"unknown algorithm {algorithm!r}; algorithms: {', '.join(ALGORITHMS)}")
     return importlib.import_module(f"width_transfer.optimizers.{algorithm}")
 
+def _reach(algorithm: str, arch: Arch, res: int, settings: dict) -> tuple[float, float]:
+    "(fewest, most) FLOPs a result of `algorithm` can have: one channel per group, and its supernet (MorphNet grows)."
+    ones = arch_flops(arch_with_group_widths(arch, [1] * len(arch.tied_groups())), res)
+    if algorithm == "morphnet": return ones, math.inf
+    return ones, arch_flops(scale_width(arch, settings.get("widen", 1.0)), res)
+
+def _check_target(algorithm: str, arch: Arch, res: int, settings: dict, target: float, per_rank: int, device):
+    "Refuse a target no result can have, or whose network would not fit in memory (before any work)."
+    lo, hi = _reach(algorithm, arch, res, settings)
+    if not lo < target <= hi:
+        raise ValueError(f"target_flops {target:,.0f} is outside what {algorithm} can reach on this network at "
+                         f"{res} px: more than {lo:,} (one channel per group) and at most {hi:,} (its supernet, "
+                         f"widen={settings.get('widen', 1.0):g})")
+    sup = scale_width(arch, max(settings.get("widen", 1.0), math.sqrt(target / arch_flops(arch, res))))
+    check_memory(sup, res, per_rank, device, what=f"{algorithm}'s largest network")
+
 def search_config(algorithm: str, arch: Arch, data, target_flops: float | None = None, seed: int = 0, device="cpu",
                   divisor: int = 1, world: int = 1, **cfg) -> dict:
     "Check a search's inputs (before any work) and return its config: what its record is keyed by."
     mod = _module(algorithm)
     if isinstance(divisor, bool) or not isinstance(divisor, int) or divisor < 1:
         raise ValueError(f"divisor must be an integer >= 1 (every width a multiple of it), got {divisor!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     if not isinstance(arch, Arch): raise ValueError(f"arch must be an Arch, got {type(arch).__name__}")
     if not isinstance(data, (ImageTensorDataset, FolderData)):
         raise ValueError("data must be an ImageTensorDataset (width_transfer.data.load_dataset of an in-memory dataset) "
                          "or a FolderData (FolderData.from_root of an image folder)")
-    arch.validate(); channel_layers(build_model(arch), arch)   # supported network?
+    arch.validate()
+    with torch.device("meta"): channel_layers(build_model(arch), arch)   # a supported network? (no memory used)
     res = check_resolution(arch, data.resolution)
     if arch.in_channels != data.info.in_channels or arch.num_classes != data.info.num_classes:
         raise ValueError(f"arch takes {arch.in_channels} channels and {arch.num_classes} classes, the data has "
                          f"{data.info.in_channels} and {data.info.num_classes}")
     target = float(target_flops) if target_flops is not None else float(count_flops(arch, res))
-    if not target > 0: raise ValueError(f"target_flops must be > 0, got {target_flops!r}")
+    if not (target > 0 and math.isfinite(target)): raise ValueError(f"target_flops must be a finite number > 0, got {target_flops!r}")
     unknown = set(cfg) - set(inspect.signature(mod.settings).parameters)
     if unknown: raise ValueError(f"{algorithm}: unexpected keyword(s) {sorted(unknown)}; its settings are "
                                  f"{list(inspect.signature(mod.settings).parameters)}")
-    if divisor > 1: fit_widths(arch, arch.widths(), target, res, 0.01, divisor)   # reachable at all? (raises why not)
+    bad = {k: v for k, v in cfg.items() if isinstance(v, float) and not math.isfinite(v)}
+    if bad: raise ValueError(f"{algorithm}: settings must be finite numbers, got {bad}")
     settings = mod.settings(**cfg)         # the algorithm's defaults, overridden by cfg
-    if "precision" in settings:            # hash the precision that will run, not "auto"
-        settings["precision"] = resolve_precision(settings["precision"], arch, torch.device(device))[0]
-    config = dict(kind="optimize", algorithm=algorithm, arch=arch.to_dict(), target_flops=target, resolution=res,
-                  data=data_fingerprint(data), images=len(data), seed=seed, settings=settings)
-    if divisor > 1: config["divisor"] = divisor   # only when set, so records made before the option keep their hash
-    if world > 1: config["world_size"] = world    # the per-process batch changes BN statistics: another run
     if "batch_size" in settings and settings["batch_size"] % world:
         raise ValueError(f"batch_size {settings['batch_size']} (the global batch) is not divisible by the {world} processes")
+    _check_target(algorithm, arch, res, settings, target, settings.get("batch_size", 1) // world, device)
+    if divisor > 1: fit_widths(arch, arch.widths(), target, res, 0.01, divisor)   # reachable at all? (raises why not)
+    sup = scale_width(arch, settings.get("widen", 1.0))
+    prec, cl = resolve_precision(settings.get("precision", "fp32"), sup, torch.device(device))
+    if "precision" in settings: settings["precision"] = prec   # hash the precision that will run, not "auto"
+    config = dict(kind="optimize", algorithm=algorithm, arch=arch.to_dict(), target_flops=target, resolution=res,
+                  images=len(data), seed=seed, settings=settings,
+                  **identity_fields(mod.VERSION, world, data_fingerprint(data), cl))
+    if divisor > 1: config["divisor"] = divisor   # only when set, so records made before the option keep their hash
     return config
 
 def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset | FolderData, target_flops: float | None = None,
@@ -520,13 +529,23 @@ def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset | FolderData, 
     `progress`, rank 0 prints one line per finished epoch (losses, expected MMACs, FLOPs spent, seconds)."""
     world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
     config = search_config(algorithm, arch, data, target_flops, seed, device, divisor, world, **cfg)
-    mod, settings, target, res = _module(algorithm), config["settings"], config["target_flops"], config["resolution"]
+    key = config_hash(config)
     if results is not None:
+        results = check_store(results)
         rec = find_record(results, config)
         if rec is not None:
             return OptimizeResult(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
         if (e := stored_divergence(results, config, f"{algorithm}: this search")) is not None: raise e
-    key = config_hash(config)
+    if checkpoint_dir is not None: check_writable(checkpoint_dir, "checkpoint directory", "--work-dir")
+    local = int(os.environ.get("LOCAL_RANK", 0))
+    lock_dir = None if checkpoint_dir is None else Path(checkpoint_dir).parent
+    lock = run_lock(lock_dir, key, f"the {algorithm} search") if lock_dir is not None and local == 0 else contextlib.nullcontext()
+    with lock: return _optimize(algorithm, arch, data, config, key, results, device, divisor, checkpoint_dir, progress)
+
+def _optimize(algorithm, arch, data, config, key, results, device, divisor, checkpoint_dir, progress) -> OptimizeResult:
+    "The search of `config`, checked by `optimize`: run, record (or record its divergence), return."
+    mod, settings, target, res, seed = (_module(algorithm), config["settings"], config["target_flops"],
+                                        config["resolution"], config["seed"])
     session = Session(device, None if checkpoint_dir is None else Path(checkpoint_dir) / f"optimize-{key}.pt", key,
                       log=(lambda s: print(s, flush=True)) if progress else None, label=algorithm)
     torch.manual_seed(seed)
@@ -534,12 +553,10 @@ def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset | FolderData, 
     except Diverged as e:   # a result too: recorded, so a batch does not run it again and a figure can say so
         if results is None: raise
         p = record_path(results, divergence_config(config))
-        if session.rank == 0:
-            save_record(results, dict(config=divergence_config(config), error=str(e), wall_s=session.wall(),
-                                      time=time.strftime("%Y-%m-%d %H:%M:%S"), **provenance()))
+        if session.rank == 0: record_divergence(results, config, e, session.wall())
         if session.world > 1: dist.barrier()   # every process raises after the record is written, none before
         kept = f"; its last finite epoch stays in {session.checkpoint}" if session.checkpoint and session.checkpoint.exists() else ""
-        raise Diverged(f"{e}. Recorded as diverged in {p} (delete it to retry{kept})", p) from None
+        raise Diverged(f"{e}. Recorded as diverged in {p} (move it away to retry{kept})", p) from None
     wall = session.wall()
     out_arch = raw = out_arch.validate()
     if divisor > 1:   # the algorithm's widths, then one multiplier with every width a multiple of `divisor`
@@ -550,7 +567,7 @@ def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset | FolderData, 
     rec = dict(config=config, arch=out_arch.to_dict(), arch_json=out_arch.to_json(), flops=f, cost_flops=int(meter.flops),
                arch_before_divisor=raw.to_dict(),
                train_images=meter.train_images, eval_images=meter.eval_images, wall_s=wall, trace=trace,
-               world_size=world, resumed_after_epoch=session.resumed_after, **provenance())
+               world_size=session.world, resumed_after_epoch=session.resumed_after, **provenance())
     if results is not None and session.rank == 0: save_record(results, rec); session.finish()
     return OptimizeResult(out_arch, int(meter.flops), wall, trace, rec)
 
@@ -588,34 +605,56 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=4, help="loader processes (image folders only)")
     return p
 
-def main(argv=None) -> OptimizeResult:
-    from width_transfer.arch import scale_width, scale_depth, NETWORKS
+def _checked_args(args):
+    "Check every value of the command line that needs no data (one line each, before anything is loaded)."
+    from width_transfer.train import check_number
+    from width_transfer.data import check_fraction
+    for flag in ("width", "depth"): check_number(f"--{flag}", getattr(args, flag))
+    if args.resolution is not None: check_number("--resolution", args.resolution, integer=True)
+    if args.target_flops is not None: check_number("--target-flops", args.target_flops)
+    for flag in ("seed", "data_seed", "workers"): check_number(f"--{flag.replace('_', '-')}", getattr(args, flag), low_ok=True, integer=True)
+    check_number("--divisor", args.divisor, low=1, low_ok=True, integer=True)
+    check_fraction(args.data_fraction)
+
+def run_args(args) -> OptimizeResult:
+    "The search `args` (from `get_args_parser`) describe: every value checked before the data is loaded."
+    from width_transfer.arch import scale_depth, NETWORKS
     from width_transfer.data import dataset_info, load_dataset
-    from width_transfer.results import check_store
-    from width_transfer.train import _parse_arch, init_distributed
-    args = get_args_parser().parse_args(argv)
+    from width_transfer.train import _parse_arch, init_distributed, pick_device
+    _checked_args(args)
     info = dataset_info(args.dataset)
-    arch = scale_depth(scale_width(_parse_arch(args.arch, info, info.resolution <= 32), args.width), args.depth)
+    arch = scale_depth(scale_width(_parse_arch(args.arch, info, info.resolution <= 32), args.width), args.depth).validate()
     cfg = {**OPTIMIZER_PRESETS[args.preset][args.algorithm], **_parse_set(args.set)}
+    res = check_resolution(arch, args.resolution or info.resolution)
+    check_memory(arch, res, 1, pick_device(args.device), what=f"{arch.name} at these widths")
     store = check_store(args.results or Path("results") / args.preset)
+    check_writable(Path(args.work_dir) / "checkpoints", "work directory", "--work-dir")
     rank, world, device = init_distributed(args.device)
-    try:
-        if args.dataset == "imagefolder":
-            if args.data_root is None: raise ValueError("imagefolder needs --data-root: a folder with train/ (one sub-folder per class)")
-            data = FolderData.from_root(args.data_root, args.resolution or info.resolution, args.data_fraction,
-                                        args.data_seed, args.workers)
-            if arch.num_classes != data.info.num_classes:   # a network name: give it the folder's classes
-                arch = Arch(**{**arch.to_dict(), "num_classes": data.info.num_classes}) if args.arch in NETWORKS else arch
-        else:
-            data = load_dataset(args.dataset, "train", root=args.data_root, resolution=args.resolution,
-                                fraction=args.data_fraction, seed=args.data_seed)
-        r = optimize(args.algorithm, arch, data, args.target_flops, args.seed, results=store, device=device,
-                     divisor=args.divisor, checkpoint_dir=Path(args.work_dir) / "checkpoints", **cfg)
-        if rank == 0:
-            print(f"record {record_path(store, r.record['config'])}\ncost {r.cost_flops / 1e12:.4g} TFLOPs, {r.wall_s:.0f} s"
-                  f"{'' if r.record.get('resumed_after_epoch') is None else ', resumed after epoch ' + str(r.record['resumed_after_epoch'])}"
-                  f"\nwidths {r.arch.widths()}\narch {r.arch.to_json()}", flush=True)
-        return r
+    if args.dataset == "imagefolder":
+        if args.data_root is None: raise ValueError("imagefolder needs --data-root: a folder with train/ (one sub-folder per class)")
+        data = FolderData.from_root(args.data_root, res, args.data_fraction, args.data_seed, args.workers)
+        if arch.num_classes != data.info.num_classes:   # a network name: give it the folder's classes
+            arch = Arch(**{**arch.to_dict(), "num_classes": data.info.num_classes}) if args.arch in NETWORKS else arch
+    else:
+        data = load_dataset(args.dataset, "train", root=args.data_root, resolution=args.resolution,
+                            fraction=args.data_fraction, seed=args.data_seed)
+    r = optimize(args.algorithm, arch, data, args.target_flops, args.seed, results=store, device=device,
+                 divisor=args.divisor, checkpoint_dir=Path(args.work_dir) / "checkpoints", **cfg)
+    if rank == 0:
+        resumed = r.record.get("resumed_after_epoch")
+        print(f"record {record_path(store, r.record['config'])}\ncost {r.cost_flops / 1e12:.4g} TFLOPs, {r.wall_s:.0f} s"
+              f"{'' if resumed is None else ', resumed after epoch ' + str(resumed)}"
+              f"\nwidths {r.arch.widths()}\narch {r.arch.to_json()}", flush=True)
+    return r
+
+def main(argv=None) -> OptimizeResult:
+    "Console entry point (`wt-optimize`, torchrun): exit 2 with one line on bad input, 3 on a divergence."
+    args = get_args_parser().parse_args(argv)
+    try: return run_args(args)
+    except Diverged as e:
+        print(f"wt-optimize: diverged: {e}", file=sys.stderr); sys.exit(3)
+    except ValueError as e:
+        print(f"wt-optimize: error: {e}", file=sys.stderr); sys.exit(2)
     finally:
         if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
 

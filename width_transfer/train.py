@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_train.ipynb #b0c183f1
 from __future__ import annotations
-import argparse, json, math, os, sys, time
+import argparse, contextlib, json, math, os, sys, time
 from pathlib import Path
 import torch
 import torch.distributed as dist
@@ -13,17 +13,19 @@ from torch import nn
 from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
 from .arch import Arch, NETWORKS, base_arch, scale_width, scale_depth
-from .models import build_model
+from .models import build_model, check_memory
 from .flops import count_flops, check_resolution
-from .data import DATASETS, ImageTensorDataset, dataset_info, load_dataset, check_fraction
-from .results import (check_store, find_record, record_path, save_record, config_hash,
-                                    atomic_save, provenance, cpu_flags)
+from .data import DATASETS, ImageTensorDataset, dataset_info, load_dataset, check_fraction, data_identity
+from .results import (check_store, check_writable, find_record, record_path, save_record, config_hash,
+                                    atomic_save, provenance, cpu_flags, identity_fields, run_lock, save_checkpoint,
+                                    load_checkpoint, CorruptCheckpoint, Diverged, divergence_config,
+                                    record_divergence, stored_divergence)
 
 # %% auto #0
-__all__ = ['PRESETS', 'PAPER_EPOCHS', 'lr_at', 'param_groups', 'random_crop_flip', 'TensorLoader', 'cpu_has_bf16',
-           'shortcut_inputs', 'channels_last_ok', 'auto_precision', 'dist_env', 'pick_device', 'init_distributed',
-           'all_sum', 'autocast_for', 'train_one_epoch', 'evaluate', 'make_config', 'get_args_parser', 'load_data',
-           'run', 'main']
+__all__ = ['PRESETS', 'PAPER_EPOCHS', 'ENGINE_VERSION', 'lr_at', 'param_groups', 'random_crop_flip', 'TensorLoader',
+           'cpu_has_bf16', 'shortcut_inputs', 'channels_last_ok', 'auto_precision', 'dist_env', 'pick_device',
+           'init_distributed', 'all_sum', 'autocast_for', 'train_one_epoch', 'evaluate', 'check_number', 'make_config',
+           'get_args_parser', 'load_data', 'run', 'main']
 
 # %% ../nbs/05_train.ipynb #14d30bd0
 PRESETS = {
@@ -195,7 +197,9 @@ def evaluate(model, loader, criterion, device, precision: str) -> dict:
     c, l, k = all_sum([correct.item(), loss_sum.item(), count], device)
     return {"top1": 100.0 * c / max(k, 1), "loss": l / max(k, 1), "images": int(k)}
 
-# %% ../nbs/05_train.ipynb #5f3859c3
+# %% ../nbs/05_train.ipynb #18bfa69d
+ENGINE_VERSION = 1   # raise when the training engine's behaviour changes: older records stay history
+
 def _parse_arch(spec: str, info, small: bool) -> Arch:
     "A network name, an Arch JSON string or the path of an Arch JSON file."
     if spec in NETWORKS: return base_arch(spec, info.num_classes, info.in_channels, small)
@@ -205,31 +209,63 @@ def _parse_arch(spec: str, info, small: bool) -> Arch:
     raise ValueError(f"--arch {spec!r} is neither a network ({', '.join(NETWORKS)}), an Arch JSON string, "
                      f"nor an existing JSON file")
 
-def make_config(args, device=torch.device("cpu")) -> dict:
-    "Validate the command line and return the run's config (what its hash is taken of)."
+def check_number(flag: str, v, low: float = 0.0, low_ok: bool = False, integer: bool = False):
+    "`v` if it is a finite number above `low` (or equal, with `low_ok`); a ValueError naming `flag` if not."
+    ok = (not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+          and (v >= low if low_ok else v > low) and (not integer or float(v).is_integer()))
+    if not ok:
+        kind = "an integer" if integer else "a finite number"
+        raise ValueError(f"{flag} must be {kind} {'>=' if low_ok else '>'} {low:g}, got {v!r}")
+    return v
+
+# %% ../nbs/05_train.ipynb #9ca11562
+def _checked_flags(args, p: dict):
+    "Check every numeric flag that is set (None: the preset's value) before anything else."
+    for flag, v in dict(epochs=args.epochs, batch_size=args.batch_size, resolution=args.resolution).items():
+        if v is not None: check_number(f"--{flag.replace('_', '-')}", v, integer=True)
+    for flag, v in dict(lr=args.lr, width=args.width, depth=args.depth).items():
+        if v is not None: check_number(f"--{flag}", v)
+    if args.wd is not None: check_number("--wd", args.wd, low_ok=True)
+    for flag, v in dict(seed=args.seed, data_seed=args.data_seed, workers=args.workers).items():
+        check_number(f"--{flag.replace('_', '-')}", v, low_ok=True, integer=True)
+    if args.data_fraction is not None: check_fraction(args.data_fraction)
+
+def make_config(args, device=torch.device("cpu"), world: int | None = None) -> dict:
+    "Validate the command line and return the run's config (what its hash is taken of); `world`: processes."
     info = dataset_info(args.dataset)
     if args.preset not in PRESETS: raise ValueError(f"unknown preset {args.preset!r}; presets: {', '.join(PRESETS)}")
     p = PRESETS[args.preset]
+    _checked_flags(args, p)
     arch = _parse_arch(args.arch, info, small=info.resolution <= 32)
     if arch.in_channels != info.in_channels or arch.num_classes != info.num_classes:
         raise ValueError(f"the arch takes {arch.in_channels} channels and {arch.num_classes} classes, but "
                          f"{args.dataset} has {info.in_channels} and {info.num_classes}")
-    arch = scale_depth(scale_width(arch, args.width), args.depth)
+    arch = scale_depth(scale_width(arch, args.width), args.depth).validate()
     res = check_resolution(arch, args.resolution or info.resolution)
     epochs = args.epochs or (PAPER_EPOCHS[arch.name] if args.preset == "paper" else p["epochs"])
     bs = args.batch_size or p["batch_size"]
-    if bs < 1 or epochs < 1: raise ValueError(f"--epochs and --batch-size must be >= 1, got {epochs} and {bs}")
-    _, world, _ = dist_env()
+    world = dist_env()[1] if world is None else check_number("the number of processes", world, integer=True)
     if bs % world: raise ValueError(f"--batch-size {bs} (the global batch) is not divisible by the {world} processes")
+    check_memory(arch, res, bs // world, device, what=f"{arch.name} at these widths")
+    cl = _channels_last(args.channels_last, arch, device)
     lr = args.lr if args.lr is not None else p["base_lr"] * bs / 256
+    frac = args.data_fraction if args.data_fraction is not None else p["data_fraction"]
     return dict(kind="train", arch=arch.to_dict(), dataset=args.dataset, resolution=res,
-                data_fraction=check_fraction(args.data_fraction if args.data_fraction is not None else p["data_fraction"]),
-                val_fraction=p["val_fraction"], data_seed=args.data_seed, seed=args.seed, epochs=epochs,
-                batch_size=bs, lr=lr, momentum=p["momentum"],
+                data_fraction=check_fraction(frac), val_fraction=p["val_fraction"], data_seed=args.data_seed,
+                seed=args.seed, epochs=epochs, batch_size=bs, lr=lr, momentum=p["momentum"],
                 wd=args.wd if args.wd is not None else p["wd"], label_smoothing=p["label_smoothing"],
                 warmup_epochs=p["warmup_epochs"], schedule=p["schedule"],
                 precision=auto_precision(arch, device)[0] if args.precision == "auto" else args.precision,
-                augment="crop+flip")
+                augment="crop+flip", compile=bool(args.compile),
+                **identity_fields(ENGINE_VERSION, world, data_identity(args.dataset, args.data_root, args.download), cl))
+
+def _channels_last(flag: str, arch: Arch, device) -> bool:
+    "The layout `--channels-last` asks for ('auto': the engine's choice); refused where it computes wrongly."
+    if flag == "on" and not channels_last_ok(arch, device):
+        raise ValueError(f"--channels-last on: this CPU has no AVX-512, and there oneDNN computes wrong gradients for "
+                         f"a 1x1 stride-2 conv with < 8 input channels in channels_last (this network's shortcuts "
+                         f"take {shortcut_inputs(arch)}); use --channels-last auto or off")
+    return auto_precision(arch, device)[1] if flag == "auto" else flag == "on"
 
 # %% ../nbs/05_train.ipynb #a6fb72eb
 def get_args_parser() -> argparse.ArgumentParser:
@@ -280,44 +316,73 @@ def load_data(cfg: dict, args, device, rank: int, world: int, channels_last: boo
     vl.set_epoch = lambda e: None
     return tl, vl
 
-# %% ../nbs/05_train.ipynb #dac3991d
+# %% ../nbs/05_train.ipynb #c8dad2df
 def _say(rank, quiet, *a):
     if rank == 0 and not quiet: print(*a, flush=True)
 
 def _load_checkpoint(path: Path, h: str, cfg: dict):
-    ck = torch.load(path, map_location="cpu", weights_only=False)
-    if ck.get("hash") != h or ck.get("config") != cfg:
-        raise ValueError(f"checkpoint {path} belongs to another config (hash {ck.get('hash')}, this run {h}); "
-                         f"it is left untouched: pass another --work-dir or remove it yourself")
+    "The training checkpoint at `path`, verified (checksum, then config); a one-line error if it is not this run's."
+    ck = load_checkpoint(path, "the training")
+    if not isinstance(ck, dict) or ck.get("hash") != h or ck.get("config") != cfg:
+        raise CorruptCheckpoint(f"checkpoint {path} belongs to another config (hash {ck.get('hash')}, this run {h}); "
+                                f"it is left untouched: pass another --work-dir or move it away")
     return ck
+
+def _prepare(args, device):
+    "Everything checked before any work: (config, its hash, store, checkpoint path, the record if stored)."
+    cfg = make_config(args, device)
+    h = config_hash(cfg)
+    store = check_store(args.results or Path("results") / args.preset)
+    check_writable(Path(args.work_dir) / "checkpoints", "work directory", "--work-dir")
+    if (e := stored_divergence(store, cfg, "this training")) is not None: raise e
+    ckpt_path = Path(args.resume) if args.resume else Path(args.work_dir) / "checkpoints" / f"{h}.pt"
+    if args.resume and not ckpt_path.is_file(): raise ValueError(f"--resume {ckpt_path}: no such checkpoint")
+    return cfg, h, store, ckpt_path, find_record(store, cfg)
 
 def run(args) -> dict:
     "Train the run described by `args` (from `get_args_parser`) unless it is in the store; return its record."
     device = pick_device(args.device)
-    cfg = make_config(args, device)
-    h = config_hash(cfg)
-    store = check_store(args.results or Path("results") / args.preset)
-    rec = find_record(store, cfg)
-    rank = dist_env()[0]
+    cfg, h, store, ckpt_path, rec = _prepare(args, device)
+    rank, _, local = dist_env()
     if rec is not None:
         _say(rank, False, f"already in the store: {record_path(store, h)}\ntop-1 {rec['top1']:.2f}% "
              f"({rec['epochs']} epochs, seed {rec['config']['seed']}); nothing trained")
         return rec
-    arch, prec = Arch(**cfg["arch"]).validate(), cfg["precision"]
-    cl = auto_precision(arch, device)[1] if args.channels_last == "auto" else args.channels_last == "on"
-    if args.channels_last == "on" and not channels_last_ok(arch, device):
-        raise ValueError(f"--channels-last on: this CPU has no AVX-512, and there oneDNN computes wrong gradients for a 1x1 "
-                         f"stride-2 conv with < 8 input channels in channels_last (this network's shortcuts take "
-                         f"{shortcut_inputs(arch)}); use --channels-last auto or off")
-    ckpt_path = Path(args.resume) if args.resume else Path(args.work_dir) / "checkpoints" / f"{h}.pt"
-    if args.resume and not ckpt_path.is_file(): raise ValueError(f"--resume {ckpt_path}: no such checkpoint")
-    ck = _load_checkpoint(ckpt_path, h, cfg) if ckpt_path.is_file() else None
+    lock = run_lock(args.work_dir, h, "this training") if local == 0 else contextlib.nullcontext()
+    with lock:
+        ck = _load_checkpoint(ckpt_path, h, cfg) if ckpt_path.is_file() else None
+        return _train(args, cfg, h, store, ckpt_path, ck)
+
+# %% ../nbs/05_train.ipynb #e5f0291b
+def _check_epoch(rank, world, device, store, cfg, h, hist, seconds):
+    "Raise `Diverged` (recorded in `store` by rank 0) when the epoch's losses are not finite."
+    last = hist[-1]
+    bad = next(((k, last[k]) for k in ("train_loss", "val_loss") if not math.isfinite(last[k])), None)
+    if bad is None: return
+    msg = (f"training {h} diverged: {bad[0].replace('_', ' ')} is {bad[1]} at epoch {last['epoch']}; nothing of "
+           f"it is checkpointed. Try a lower --lr")
+    p = record_path(store, divergence_config(cfg))
+    if rank == 0: record_divergence(store, cfg, msg, seconds)
+    if world > 1: dist.barrier()
+    raise Diverged(f"{msg}. Recorded as diverged in {p} (move it away to retry)", p)
+
+def _finish(rank, store, rec, ckpt_path: Path, trained: Path):
+    "Store the record (rank 0), then move the checkpoint aside: the record, not the weights, says it ran."
+    if rank != 0: return
+    path = save_record(store, rec)
+    if ckpt_path.is_file() and ckpt_path.parent.name == "checkpoints":
+        trained.parent.mkdir(parents=True, exist_ok=True); os.replace(ckpt_path, trained)
+    _say(rank, False, f"record {path}\ntop-1 {rec['top1']:.2f}%")
+
+# %% ../nbs/05_train.ipynb #34b7d5e5
+def _train(args, cfg: dict, h: str, store: Path, ckpt_path: Path, ck) -> dict:
+    "The training itself, from a verified checkpoint `ck` (or None) to the stored record."
+    arch, prec, cl = Arch(**cfg["arch"]).validate(), cfg["precision"], cfg["channels_last"]
     rank, world, device = init_distributed(args.device)
     train_loader, val_loader = load_data(cfg, args, device, rank, world, cl)
     if len(train_loader) == 0:
         raise ValueError(f"the training set has fewer images per process than the batch ({cfg['batch_size'] // world}); "
                          f"lower --batch-size or raise --data-fraction")
-
     torch.manual_seed(cfg["seed"])
     model = build_model(arch).to(device)
     if cl: model = model.to(memory_format=torch.channels_last)
@@ -328,7 +393,7 @@ def run(args) -> dict:
         start, hist, seen, train_s, wall0 = ck["epoch"], ck["history"], ck["samples_seen"], ck["train_s"], ck["wall_s"]
         _say(rank, False, f"resuming {h} from {ckpt_path} after epoch {start}")
     net = nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None) if world > 1 else model
-    if args.compile: net = torch.compile(net)
+    if cfg["compile"]: net = torch.compile(net)
     crit = nn.CrossEntropyLoss(label_smoothing=cfg["label_smoothing"])
     total, t_start, ev = cfg["epochs"] * len(train_loader), time.time(), None
     for epoch in range(start, cfg["epochs"]):
@@ -345,25 +410,25 @@ def run(args) -> dict:
         train_s += dt; seen += int(n_all)
         hist.append(dict(epoch=epoch + 1, train_loss=loss_all / max(n_all, 1), val_loss=ev["loss"], top1=ev["top1"],
                          img_per_s=n_all / dt, epoch_s=dt))
+        _check_epoch(rank, world, device, store, cfg, h, hist, wall0 + time.time() - t_start)
         _say(rank, args.quiet, f"epoch {epoch + 1}/{cfg['epochs']}  train loss {hist[-1]['train_loss']:.4f}  "
              f"val loss {ev['loss']:.4f}  top-1 {ev['top1']:.2f}%  {n_all / dt:,.0f} img/s  {dt:.1f} s")
         if rank == 0:
-            atomic_save(dict(hash=h, config=cfg, epoch=epoch + 1, model=model.state_dict(), optimizer=opt.state_dict(),
-                             history=hist, samples_seen=seen, train_s=train_s, wall_s=wall0 + time.time() - t_start),
-                        ckpt_path)
+            save_checkpoint(dict(hash=h, config=cfg, epoch=epoch + 1, model=model.state_dict(), optimizer=opt.state_dict(),
+                                 history=hist, samples_seen=seen, train_s=train_s, wall_s=wall0 + time.time() - t_start),
+                            ckpt_path)
     if ev is None:   # killed after its last checkpoint, before the record: evaluate the final weights
         ev = evaluate(net, val_loader, crit, device, prec)
     macs = count_flops(arch, cfg["resolution"])
+    trained = Path(args.work_dir) / "trained" / f"{h}.pt"
     rec = dict(config=cfg, seed=cfg["seed"], top1=hist[-1]["top1"], train_loss=hist[-1]["train_loss"],
                val_loss=hist[-1]["val_loss"], val_images=ev["images"], epochs=cfg["epochs"], forward_macs=macs,
                samples_seen=seen, train_flops=3 * macs * seen, train_s=train_s,
                wall_s=wall0 + time.time() - t_start, img_per_s=seen / max(train_s, 1e-9), history=hist,
-               preset=args.preset, precision=prec, channels_last=bool(cl), compile=bool(args.compile),
+               preset=args.preset, precision=prec, channels_last=bool(cl), compile=bool(cfg["compile"]),
                device=torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu x{torch.get_num_threads()} threads",
-               world_size=world, checkpoint=str(ckpt_path), command=" ".join(sys.argv), **provenance())
-    if rank == 0:
-        path = save_record(store, rec)
-        _say(rank, False, f"record {path}\ntop-1 {rec['top1']:.2f}%")
+               world_size=world, checkpoint=str(trained), command=" ".join(sys.argv), **provenance())
+    _finish(rank, store, rec, ckpt_path, trained)
     if world > 1: dist.barrier()
     return rec
 
@@ -374,9 +439,11 @@ def _progress(rank, total, desc):
     return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True)
 
 def main(argv=None):
-    "Console entry point (`wt-train`, `python -m width_transfer.train`, torchrun)."
+    "Console entry point (`wt-train`, `python -m width_transfer.train`, torchrun): exit 2 on bad input, 3 on divergence."
     args = get_args_parser().parse_args(argv)
     try: run(args)
+    except Diverged as e:
+        print(f"wt-train: diverged: {e}", file=sys.stderr); sys.exit(3)
     except ValueError as e:
         print(f"wt-train: error: {e}", file=sys.stderr); sys.exit(2)
     finally:

@@ -17,10 +17,12 @@ from ..optimize import (Gates, CostMeter, Session, make_loader, channel_layers, 
 from ..train import autocast_for
 
 # %% auto #0
-__all__ = ['settings', 'group_levels', 'snap_widths', 'split_heldout', 'heldout_batches', 'train_supernet', 'score_widths',
-           'greedy_slim', 'run']
+__all__ = ['VERSION', 'settings', 'group_levels', 'snap_widths', 'split_heldout', 'heldout_batches', 'train_supernet',
+           'score_widths', 'greedy_slim', 'run']
 
 # %% ../../nbs/12_autoslim.ipynb #e522c652
+VERSION = 1   # of this optimizer's mechanism: raise it when its behaviour changes (older records stay history)
+
 def _count(name, v, lo=1):
     if isinstance(v, bool) or not isinstance(v, int) or v < lo:
         raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")

@@ -17,10 +17,12 @@ from ..optimize import (Gates, CostMeter, Session, kd_loss, flops_poly, group_wi
                                     resolve_precision, _check_precision)
 
 # %% auto #0
-__all__ = ['settings', 'network_defaults', 'ChannelGrid', 'channel_grid', 'MarkovChannels', 'flops_loss', 'fit_chain',
+__all__ = ['VERSION', 'settings', 'network_defaults', 'ChannelGrid', 'channel_grid', 'MarkovChannels', 'flops_loss', 'fit_chain',
            'set_logits', 'init_logits', 'init_logits_uniform', 'cosine', 'run']
 
 # %% ../../nbs/11_dmcp.ipynb #c1e845d4
+VERSION = 1   # of this optimizer's mechanism: raise it when its behaviour changes (older records stay history)
+
 def settings(widen: float = 1.5, epochs: int = 4, batch_size: int = 256, lr: float = 0.05, lr_min: float = 0.008,
              wd: float | None = None, label_smoothing: float | None = None, arch_lr: float = 0.5,
              arch_lr_min: float = 0.1, flops_weight: float = 0.1, min_width: float = 0.1, step: float = 0.1,

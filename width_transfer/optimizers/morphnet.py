@@ -14,9 +14,11 @@ from ..train import auto_precision, autocast_for, param_groups
 from ..optimize import (resolve_precision, _check_precision, CostMeter, Session, channel_layers, arch_with_group_widths, flops_poly)
 
 # %% auto #0
-__all__ = ['settings', 'FlopsRegularizer', 'learn_structure', 'run']
+__all__ = ['VERSION', 'settings', 'FlopsRegularizer', 'learn_structure', 'run']
 
 # %% ../../nbs/13_morphnet.ipynb #a362331b
+VERSION = 1   # of this optimizer's mechanism: raise it when its behaviour changes (older records stay history)
+
 def settings(strength: float = 10.0, threshold: float = 1e-2, epochs: int = 2, batch_size: int = 256,
              lr: float = 0.05, wd: float = 5e-5, precision: str = "auto") -> dict:
     "MorphNet settings: regularizer `strength` (x 1/FLOPs), alive `threshold`, structure-learning epochs and fixed lr."

@@ -15,9 +15,11 @@ from ..train import auto_precision, autocast_for, lr_at
 from ..optimize import (resolve_precision, _check_precision, Gates, CostMeter, Session, channel_layers, arch_with_group_widths, group_widths)
 
 # %% auto #0
-__all__ = ['settings', 'l1_subgradient', 'group_scores', 'keep_by_rank', 'run']
+__all__ = ['VERSION', 'settings', 'l1_subgradient', 'group_scores', 'keep_by_rank', 'run']
 
 # %% ../../nbs/14_slimming.ipynb #afe2ccc9
+VERSION = 1   # of this optimizer's mechanism: raise it when its behaviour changes (older records stay history)
+
 def settings(widen: float = 2.0, epochs: int = 2, batch_size: int = 256, lr: float = 0.05, wd: float = 1e-4,
              s: float = 1e-4, warmup_epochs: float = 0.0, precision: str = "auto", min_keep: float = 0.0) -> dict:
     "NS-xw-ye settings: `widen` = x, `epochs` = y, `s` = L1 strength on BN scales, `min_keep` = per-group floor."
