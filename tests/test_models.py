@@ -9,10 +9,10 @@ from width_transfer.arch import NETWORKS, base_arch, scale_depth, scale_width
 from width_transfer.flops import count_flops, thop_flops
 from width_transfer.models import build_model
 
-TV = {"resnet18": torchvision.models.resnet18, "resnet50": torchvision.models.resnet50,
+TV = {"resnet18": torchvision.models.resnet18, "resnet34": torchvision.models.resnet34, "resnet50": torchvision.models.resnet50,
       "resnet101": torchvision.models.resnet101, "mobilenetv2": torchvision.models.mobilenet_v2,
       "efficientnet_b3": torchvision.models.efficientnet_b3}
-PARAMS = {"resnet18": 11_689_512, "resnet50": 25_557_032, "resnet101": 44_549_160,
+PARAMS = {"resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032, "resnet101": 44_549_160,
           "mobilenetv2": 3_504_872, "efficientnet_b3": 12_233_232}
 
 

@@ -8,8 +8,8 @@ import json, math
 from dataclasses import dataclass
 
 # %% auto #0
-__all__ = ['LAYOUTS', 'FAMILIES', 'NETWORKS', 'has_identity', 'Arch', 'tied_groups', 'group_index', 'base_arch', 'round_width',
-           'scale_width', 'stage_depth', 'scale_depth']
+__all__ = ['LAYOUTS', 'FAMILIES', 'NETWORKS', 'Family', 'has_identity', 'Arch', 'tied_groups', 'group_index', 'base_arch',
+           'round_width', 'scale_width', 'stage_depth', 'scale_depth']
 
 # %% ../nbs/00_arch.ipynb #7e3d0143
 # entry names of one block, by block kind; the last entry is the block's output width
@@ -50,39 +50,66 @@ _MBV2 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 
 _EFFB3 = [(1, 3, 1, 24, 2), (6, 3, 2, 32, 3), (6, 5, 2, 48, 3), (6, 3, 2, 96, 5), (6, 5, 1, 136, 5),
           (6, 5, 2, 232, 6), (6, 3, 1, 384, 2)]
 
-def _resnet_stages(block, depths):
+def _resnet_stages(block: str, depths) -> list:
+    "Base widths of ResNet stages of `block`s (64, 128, 256, 512 wide) with `depths` blocks."
     mult = 4 if block == "bottleneck" else 1
     return [[([w, w, w * mult] if block == "bottleneck" else [w, w]) for _ in range(d)]
             for w, d in zip((64, 128, 256, 512), depths)]
 
+def _tuplify(stages):
+    return tuple(tuple(tuple(b) for b in s) for s in stages)
+
+@dataclass(frozen=True)
+class Family:
+    "What the widths of a network family cannot change: one entry of `FAMILIES`, read wherever a family differs."
+    builder: str             # the model class that builds it: "resnet" or "mobile" (see `models.BUILDERS`)
+    kinds: tuple             # block kind of every stage (a `LAYOUTS` key)
+    strides: tuple           # stride of every stage's first block
+    kernels: tuple           # depthwise kernel of every stage (3 for ResNets)
+    stem: int                # base width of the stem conv
+    head: int | None         # base width of the 1x1 head conv (None: no head, the classifier reads the last stage)
+    stages: tuple            # base widths: stages of blocks of `LAYOUTS` entries
+    act: str = "relu"        # activation: relu (ResNet), relu6 (MobileNetV2), silu (EfficientNet)
+    fixed_stages: tuple = () # stages whose block count the depth multiplier keeps
+    pool_counted: bool = True   # whether thop counts the global pool (torchvision's MobileNetV2 pools functionally)
+    paper_epochs: int = 100  # training epochs of the paper-scale recipe
+    cpu_bf16: bool = False   # bf16 measured faster than fp32 on an AVX512-BF16 CPU (ResNets)
+
+    def stem_stride(self, small_input: bool) -> int:
+        "Stride of the stem (and, in a ResNet, its max-pool); 1 for small inputs."
+        return 1 if small_input else (4 if self.builder == "resnet" else 2)
+
+def _resnet(block: str, depths) -> Family:
+    return Family("resnet", (block,) * 4, (1, 2, 2, 2), (3,) * 4, 64, None, _tuplify(_resnet_stages(block, depths)),
+                  cpu_bf16=True)
+
 FAMILIES = {
-    "resnet18": dict(kinds=["basic"] * 4, strides=[1, 2, 2, 2], kernels=[3] * 4, stem=64, head=None,
-                     stages=_resnet_stages("basic", [2, 2, 2, 2])),
-    "resnet50": dict(kinds=["bottleneck"] * 4, strides=[1, 2, 2, 2], kernels=[3] * 4, stem=64, head=None,
-                     stages=_resnet_stages("bottleneck", [3, 4, 6, 3])),
-    "resnet101": dict(kinds=["bottleneck"] * 4, strides=[1, 2, 2, 2], kernels=[3] * 4, stem=64, head=None,
-                      stages=_resnet_stages("bottleneck", [3, 4, 23, 3])),
-    "mobilenetv2": dict(kinds=["mbv2_t1"] + ["mbv2"] * 6, strides=[r[3] for r in _MBV2], kernels=[3] * 7,
-                        stem=32, head=1280, stages=_mbv2_stages(_MBV2)),
-    "efficientnet_b3": dict(kinds=["mbconv_t1"] + ["mbconv"] * 6, strides=[r[2] for r in _EFFB3],
-                            kernels=[r[1] for r in _EFFB3], stem=40, head=1536,
-                            stages=_mbconv_stages(_EFFB3, 40)),
+    "resnet18": _resnet("basic", [2, 2, 2, 2]),
+    "resnet34": _resnet("basic", [3, 4, 6, 3]),
+    "resnet50": _resnet("bottleneck", [3, 4, 6, 3]),
+    "resnet101": _resnet("bottleneck", [3, 4, 23, 3]),
+    "mobilenetv2": Family("mobile", ("mbv2_t1",) + ("mbv2",) * 6, tuple(r[3] for r in _MBV2), (3,) * 7, 32, 1280,
+                          _tuplify(_mbv2_stages(_MBV2)), act="relu6", fixed_stages=(0, 6), pool_counted=False,
+                          paper_epochs=250),
+    "efficientnet_b3": Family("mobile", ("mbconv_t1",) + ("mbconv",) * 6, tuple(r[2] for r in _EFFB3),
+                              tuple(r[1] for r in _EFFB3), 40, 1536, _tuplify(_mbconv_stages(_EFFB3, 40)),
+                              act="silu", paper_epochs=250),
 }
 NETWORKS = tuple(FAMILIES)
 
 # %% ../nbs/00_arch.ipynb #fe7d5c99
 def has_identity(name: str, stage: int, block: int) -> bool:
     "Does block `block` of stage `stage` of network `name` add its input to its output?"
-    return block > 0 or (name == "resnet18" and stage == 0)
+    if block > 0: return True
+    f = FAMILIES[name]
+    w_in = f.stem if stage == 0 else f.stages[stage - 1][-1][-1]
+    return f.strides[stage] == 1 and w_in == f.stages[stage][0][-1]
 
 def _check_name(name):
     if name not in FAMILIES:
         raise ValueError(f"unknown network {name!r}; supported networks: {', '.join(NETWORKS)}")
 
 # %% ../nbs/00_arch.ipynb #cda9e6bb
-def _tuplify(stages):
-    return tuple(tuple(tuple(b) for b in s) for s in stages)
-
 @dataclass(frozen=True)
 class Arch:
     "Per-layer channel counts of one network: plain, immutable, JSON-serialisable data."
@@ -112,7 +139,7 @@ class Arch:
     def layer_names(self) -> list[str]:
         "A readable name for every entry of `widths()`, e.g. 's2.b0.conv1'."
         names = ["stem"] + [f"s{i+1}.b{j}.{e}" for i, s in enumerate(self.stages) for j, b in enumerate(s)
-                            for e in LAYOUTS[FAMILIES[self.name]["kinds"][i]][:len(b)]]
+                            for e in LAYOUTS[FAMILIES[self.name].kinds[i]][:len(b)]]
         return names + (["head"] if self.head is not None else [])
 
     def with_widths(self, widths) -> Arch:
@@ -170,14 +197,14 @@ def _validate(self) -> Arch:
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise ValueError(f"{n}: width of {where} must be an integer >= 1, got {v!r}")
     _w(self.stem, "the stem")
-    if (fam["head"] is None) != (self.head is None):
-        raise ValueError(f"{n}: head must be {'None' if fam['head'] is None else 'an integer width'}, got {self.head!r}")
+    if (fam.head is None) != (self.head is None):
+        raise ValueError(f"{n}: head must be {'None' if fam.head is None else 'an integer width'}, got {self.head!r}")
     if self.head is not None: _w(self.head, "the head")
-    if len(self.stages) != len(fam["stages"]):
-        raise ValueError(f"{n} has {len(fam['stages'])} stages, got {len(self.stages)}")
+    if len(self.stages) != len(fam.stages):
+        raise ValueError(f"{n} has {len(fam.stages)} stages, got {len(self.stages)}")
     for i, (s, ins) in enumerate(zip(self.stages, _block_inputs(self))):
         if not s: raise ValueError(f"{n}: stage {i+1} has no blocks; every stage needs at least one")
-        names = LAYOUTS[fam["kinds"][i]]
+        names = LAYOUTS[fam.kinds[i]]
         for j, (b, w_in) in enumerate(zip(s, ins)):
             where = f"stage {i+1} block {j}"
             if len(b) != len(names):
@@ -204,7 +231,7 @@ def tied_groups(self) -> list[list[int]]:
     def union(i, j): parent[find(i)] = find(j)
     prev_out, k = 0, 1                     # flat index of the current block input; next entry index
     for i, s in enumerate(self.stages):
-        names = LAYOUTS[FAMILIES[self.name]["kinds"][i]]
+        names = LAYOUTS[FAMILIES[self.name].kinds[i]]
         for j, b in enumerate(s):
             idx = list(range(k, k + len(b))); k += len(b)
             if has_identity(self.name, i, j): union(idx[-1], prev_out)
@@ -229,7 +256,7 @@ def base_arch(name: str, num_classes: int = 1000, in_channels: int = 3, small_in
     "torchvision's channel counts for network `name` at width 1 and depth 1."
     _check_name(name)
     f = FAMILIES[name]
-    return Arch(name, f["stem"], f["stages"], f["head"], in_channels, num_classes, small_input).validate()
+    return Arch(name, f.stem, f.stages, f.head, in_channels, num_classes, small_input).validate()
 
 # %% ../nbs/00_arch.ipynb #7b249acf
 def round_width(w: float, divisor: int = 1) -> int:
@@ -249,7 +276,7 @@ def scale_width(arch: Arch, m: float, divisor: int = 1) -> Arch:
 
 # %% ../nbs/00_arch.ipynb #63b3b639
 def _fixed_stages(arch):
-    return {0, len(arch.stages) - 1} if arch.name == "mobilenetv2" else set()
+    return set(FAMILIES[arch.name].fixed_stages)
 
 def stage_depth(n: int, d: float) -> int:
     "Blocks of a stage of `n` blocks after depth multiplier `d`."

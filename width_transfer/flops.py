@@ -16,8 +16,8 @@ __all__ = ['total_stride', 'min_resolution', 'check_resolution', 'arch_flops', '
 # %% ../nbs/02_flops.ipynb #258a2f26
 def total_stride(arch: Arch) -> int:
     "Product of all strides of `arch`'s stem, pooling and stages."
-    s = 1 if arch.small_input else (4 if arch.name.startswith("resnet") else 2)
-    return s * math.prod(FAMILIES[arch.name]["strides"])
+    f = FAMILIES[arch.name]
+    return f.stem_stride(arch.small_input) * math.prod(f.strides)
 
 def min_resolution(arch: Arch) -> int:
     "Smallest input size for which every stride-2 layer sees at least 2x2 pixels."
@@ -64,19 +64,19 @@ def _mobile_block(h, w_in, b, stride, kernel, names):
 def arch_flops(arch: Arch, resolution: int) -> int:
     "thop's MACs of one forward pass of one image through `build_model(arch)`, computed from the widths."
     arch.validate(); check_resolution(arch, resolution)
-    fam, res = FAMILIES[arch.name], arch.name.startswith("resnet")
+    fam, res = FAMILIES[arch.name], FAMILIES[arch.name].builder == "resnet"
     k0, s0 = (3, 1) if arch.small_input else ((7, 2) if res else (3, 2))
     f, h = _conv(resolution, arch.in_channels, arch.stem, k0, s0)
     if res and not arch.small_input: h = (h + 2 - 3) // 2 + 1           # max-pool: no MACs
     for i, (s, ins) in enumerate(zip(arch.stages, _block_inputs(arch))):
         for j, (b, w_in) in enumerate(zip(s, ins)):
-            stride = fam["strides"][i] if j == 0 else 1
+            stride = fam.strides[i] if j == 0 else 1
             if res: df, h = _resnet_block(h, w_in, b, stride, has_identity(arch.name, i, j))
-            else: df, h = _mobile_block(h, w_in, b, stride, fam["kernels"][i], LAYOUTS[fam["kinds"][i]])
+            else: df, h = _mobile_block(h, w_in, b, stride, fam.kernels[i], LAYOUTS[fam.kinds[i]])
             f += df
     c = arch.stages[-1][-1][-1]
     if arch.head is not None: f += _conv(h, c, arch.head, 1)[0]; c = arch.head
-    return f + _pool_fc(h, c, arch.num_classes, pool=arch.name != "mobilenetv2")
+    return f + _pool_fc(h, c, arch.num_classes, pool=fam.pool_counted)
 
 # %% ../nbs/02_flops.ipynb #0088a723
 def thop_flops(model: nn.Module, resolution: int, in_channels: int | None = None) -> int:

@@ -56,14 +56,15 @@ class ResNet(nn.Module):
     "torchvision's ResNet with per-layer widths from an `Arch`."
     def __init__(self, arch: Arch):
         super().__init__()
-        f, block = FAMILIES[arch.name], (BasicBlock if arch.name == "resnet18" else Bottleneck)
+        f = FAMILIES[arch.name]
+        block = {"basic": BasicBlock, "bottleneck": Bottleneck}[f.kinds[0]]
         if arch.small_input: self.conv1, self.bn1 = _conv_bn(arch.in_channels, arch.stem, 3)
         else: self.conv1 = nn.Conv2d(arch.in_channels, arch.stem, 7, 2, 3, bias=False); self.bn1 = nn.BatchNorm2d(arch.stem)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.Identity() if arch.small_input else nn.MaxPool2d(3, 2, 1)
         for i, (s, ins) in enumerate(zip(arch.stages, _block_inputs(arch))):
             setattr(self, f"layer{i+1}", nn.Sequential(*[
-                block(w_in, b, f["strides"][i] if j == 0 else 1, has_identity(arch.name, i, j))
+                block(w_in, b, f.strides[i] if j == 0 else 1, has_identity(arch.name, i, j))
                 for j, (b, w_in) in enumerate(zip(s, ins))]))
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(arch.stages[-1][-1][-1], arch.num_classes)
@@ -119,17 +120,21 @@ class MBConv(nn.Module):
         return x + self.stochastic_depth(y) if self.use_res_connect else y
 
 # %% ../nbs/01_models.ipynb #5a4acd0d
+def _is_mbconv(arch: Arch) -> bool:
+    "Is `arch` built of EfficientNet's MBConv blocks (SE, stochastic depth, per-stage sequentials)?"
+    return FAMILIES[arch.name].kinds[-1] == "mbconv"
+
 def _mobile_features(arch: Arch):
     "Stem, blocks (flat for MobileNetV2, per stage for EfficientNet) and head, as torchvision lays them out."
-    f, eff = FAMILIES[arch.name], arch.name == "efficientnet_b3"
-    act = nn.SiLU if eff else nn.ReLU6
+    f = FAMILIES[arch.name]
+    eff, act = _is_mbconv(arch), {"relu6": nn.ReLU6, "silu": nn.SiLU}[f.act]
     stem = Conv2dNormActivation(arch.in_channels, arch.stem, 3, 1 if arch.small_input else 2, activation_layer=act)
     total, k, stages = sum(arch.depths()), 0, []
     for i, (s, ins) in enumerate(zip(arch.stages, _block_inputs(arch))):
         blocks = []
         for j, (b, w_in) in enumerate(zip(s, ins)):
-            stride, idn = f["strides"][i] if j == 0 else 1, has_identity(arch.name, i, j)
-            blocks.append(MBConv(w_in, b, stride, f["kernels"][i], idn, 0.2 * k / total) if eff
+            stride, idn = f.strides[i] if j == 0 else 1, has_identity(arch.name, i, j)
+            blocks.append(MBConv(w_in, b, stride, f.kernels[i], idn, 0.2 * k / total) if eff
                           else InvertedResidual(w_in, b, stride, idn))
             k += 1
         stages.append(nn.Sequential(*blocks) if eff else blocks)
@@ -141,7 +146,7 @@ class MobileNet(nn.Module):
     "torchvision's MobileNetV2 or EfficientNet-B3 with per-layer widths from an `Arch`."
     def __init__(self, arch: Arch):
         super().__init__()
-        eff = arch.name == "efficientnet_b3"
+        eff = _is_mbconv(arch)
         self.features = _mobile_features(arch)
         # torchvision's EfficientNet pools with a module, its MobileNetV2 with the functional form
         # (which thop does not count): keep both so FLOPs counts agree with torchvision's models
@@ -153,13 +158,12 @@ class MobileNet(nn.Module):
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
 
 # %% ../nbs/01_models.ipynb #44d27ecd
-BUILDERS = {"resnet18": ResNet, "resnet50": ResNet, "resnet101": ResNet,
-            "mobilenetv2": MobileNet, "efficientnet_b3": MobileNet}
+BUILDERS = {"resnet": ResNet, "mobile": MobileNet}   # `Family.builder` -> the class that builds it
 
 def build_model(arch: Arch) -> nn.Module:
     "A freshly initialised network with the widths of `arch`, taking (N, in_channels, H, W)."
     if not isinstance(arch, Arch): raise ValueError(f"build_model takes an Arch, got {type(arch).__name__}")
-    return BUILDERS[arch.name](arch.validate())
+    return BUILDERS[FAMILIES[arch.validate().name].builder](arch)
 
 # %% ../nbs/01_models.ipynb #2960b2c3
 def memory_estimate(arch: Arch, resolution: int, batch_size: int) -> dict:

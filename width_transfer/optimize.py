@@ -11,7 +11,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
-from .arch import Arch, round_width, scale_width
+from .arch import Arch, FAMILIES, LAYOUTS, round_width, scale_width
 from .flops import count_flops, arch_flops, fit_widths, check_resolution
 from .models import build_model, check_memory
 from .data import ImageTensorDataset, class_balanced_indices
@@ -42,7 +42,8 @@ class Layer:
 def channel_layers(model: nn.Module, arch: Arch) -> list[Layer]:
     "The layers of `build_model(arch)` aligned with `arch.widths()`."
     out = []
-    if arch.name.startswith("resnet"):
+    fam = FAMILIES[arch.name]
+    if fam.builder == "resnet":
         out.append(Layer(0, model.conv1, [model.bn1], [model.bn1], None))
         k, prev = 1, 0
         for i in range(len(arch.stages)):
@@ -59,7 +60,7 @@ def channel_layers(model: nn.Module, arch: Arch) -> list[Layer]:
     f = model.features
     out.append(Layer(0, f[0][0], [f[0][1]], [f[0]], None))
     k, prev = 1, 0
-    if arch.name == "efficientnet_b3":   # ([expand,] dw, se, project); the SE squeeze has no BN
+    if fam.kinds[-1] == "mbconv":   # EfficientNet: ([expand,] dw, se, project); the SE squeeze has no BN
         for blk in (b for stage in f[1:-1] for b in stage):
             mods = list(blk.block)
             if len(mods) == 4:
@@ -172,7 +173,7 @@ def flops_poly(arch: Arch, resolution: int) -> FlopsPoly:
     model = build_model(arch)
     layers, sizes = channel_layers(model, arch), {}
     hooks = [l.conv.register_forward_hook(lambda m, i, o, l=l: sizes.__setitem__(l.index, o.shape[-1])) for l in layers]
-    n_block = 2 if arch.name == "resnet18" else 3
+    n_block = len(LAYOUTS[FAMILIES[arch.name].kinds[-1]])   # convs per ResNet block
     model.eval()      # BN in eval mode: a 1x1 last feature map with batch 1 is fine
     with torch.no_grad(): model(torch.zeros(1, arch.in_channels, resolution, resolution))
     for h in hooks: h.remove()
@@ -189,7 +190,7 @@ def flops_poly(arch: Arch, resolution: int) -> FlopsPoly:
             blk_in = layers[l.index - n_block + 1].in_index
             bil.append((blk_in, l.index, h * h)); convs.append((blk_in, l.index, h * h, False))
     last, hl = layers[-1].index, sizes[layers[-1].index]
-    pool = hl * hl + 1 if arch.name != "mobilenetv2" else 0
+    pool = hl * hl + 1 if FAMILIES[arch.name].pool_counted else 0
     lin.append((last, pool + arch.num_classes))
     convs.append((last, None, 1, False))   # the classifier: a 1x1 "conv" on a 1x1 map onto the classes (MorphNet)
     return FlopsPoly(bil, lin, arch.in_channels, convs)

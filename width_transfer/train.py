@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
-from .arch import Arch, NETWORKS, base_arch, scale_width, scale_depth
+from .arch import Arch, FAMILIES, NETWORKS, base_arch, scale_width, scale_depth
 from .models import build_model, check_memory
 from .flops import count_flops, check_resolution
 from .data import DATASETS, ImageTensorDataset, dataset_info, load_dataset, check_fraction, data_identity
@@ -38,7 +38,7 @@ PRESETS = {
     "paper": dict(epochs=100, batch_size=1024, base_lr=0.125, momentum=0.9, wd=4e-5, label_smoothing=0.1,
                   warmup_epochs=5.0, schedule="linear", data_fraction=1.0, val_fraction=1.0),
 }
-PAPER_EPOCHS = {"resnet18": 100, "resnet50": 100, "resnet101": 100, "mobilenetv2": 250, "efficientnet_b3": 250}
+PAPER_EPOCHS = {name: f.paper_epochs for name, f in FAMILIES.items()}   # from the family registry
 
 # %% ../nbs/05_train.ipynb #b542e6c3
 def lr_at(step: int, total: int, lr: float, warmup: int = 0, schedule: str = "cosine") -> float:
@@ -113,7 +113,7 @@ def cpu_has_bf16() -> bool:
 
 def shortcut_inputs(arch: Arch) -> list[int]:
     "Input channels of the network's 1x1 stride-2 convolutions (a ResNet's shortcuts into stages 2, 3, 4)."
-    return [stage[-1][-1] for stage in arch.stages[:-1]] if arch.name.startswith("resnet") else []
+    return [stage[-1][-1] for stage in arch.stages[:-1]] if FAMILIES[arch.name].builder == "resnet" else []
 
 def channels_last_ok(arch: Arch, device, flags: set | None = None) -> bool:
     """Whether channels_last trains `arch` correctly on `device` (`flags`: the CPU's, default this one's).
@@ -126,7 +126,7 @@ def auto_precision(arch: Arch, device: torch.device) -> tuple[str, bool]:
     "(precision, channels_last) that trains `arch` fastest on `device`, as measured, and correctly."
     cl = channels_last_ok(arch, device)
     if torch.device(device).type == "cuda": return "bf16", cl
-    if arch.name.startswith("resnet") and cpu_has_bf16(): return "bf16", cl
+    if FAMILIES[arch.name].cpu_bf16 and cpu_has_bf16(): return "bf16", cl
     return "fp32", cl
 
 

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 import torch
 from torch import nn
-from ..arch import Arch, scale_width
+from ..arch import Arch, FAMILIES, scale_width
 from ..flops import arch_flops, fit_widths
 from ..models import build_model
 from ..data import ImageTensorDataset
@@ -56,7 +56,7 @@ def settings(widen: float = 1.5, epochs: int = 4, batch_size: int = 256, lr: flo
 
 def network_defaults(name: str, st: dict) -> tuple[float, float]:
     "(weight decay, label smoothing): the settings, or the original's values for the network when None."
-    mbv2 = name in ("mobilenetv2", "efficientnet_b3")   # the original's mobile-network values
+    mbv2 = FAMILIES[name].builder == "mobile"   # the original's mobile-network values
     return (st["wd"] if st["wd"] is not None else (4e-5 if mbv2 else 1e-4),
             st["label_smoothing"] if st["label_smoothing"] is not None else (0.1 if mbv2 else 0.0))
 
