@@ -21,10 +21,11 @@ from .results import (config_hash, find_record, save_record, record_path, proven
                                     record_divergence)
 
 # %% auto #0
-__all__ = ['ALGORITHMS', 'OPTIMIZER_PRESETS', 'Layer', 'channel_layers', 'Gates', 'group_widths', 'arch_with_group_widths',
-           'slice_weights', 'FlopsPoly', 'flops_poly', 'CostMeter', 'resolve_precision', 'kd_loss', 'recalibrate_bn',
-           'top1', 'Session', 'FolderData', 'FolderLoader', 'make_loader', 'OptimizeResult', 'data_fingerprint',
-           'search_config', 'optimize', 'get_args_parser', 'run_args', 'main']
+__all__ = ['ALGORITHMS', 'OPTIMIZER_PRESETS', 'Layer', 'channel_layers', 'SlicedConv2d', 'SlicedBatchNorm2d', 'SlicedLinear',
+           'make_sliceable', 'unmake_sliceable', 'Gates', 'group_widths', 'arch_with_group_widths', 'slice_weights',
+           'FlopsPoly', 'flops_poly', 'CostMeter', 'resolve_precision', 'kd_loss', 'recalibrate_bn', 'top1', 'Session',
+           'FolderData', 'FolderLoader', 'make_loader', 'OptimizeResult', 'data_fingerprint', 'search_config',
+           'optimize', 'get_args_parser', 'run_args', 'main']
 
 # %% ../nbs/10_optimize.ipynb #db829baf
 @dataclass
@@ -84,10 +85,61 @@ def channel_layers(model: nn.Module, arch: Arch) -> list[Layer]:
     return out
 
 # %% ../nbs/10_optimize.ipynb #e2100d0c
+class SlicedConv2d(nn.Conv2d):
+    "A Conv2d computing its first `active` output channels (None: all) from the input channels it is given."
+    active: int | None = None
+    def forward(self, x):
+        c, o = x.shape[1], self.out_channels if self.active is None else self.active
+        if c == self.in_channels and o == self.out_channels: return super().forward(x)
+        b = None if self.bias is None else self.bias[:o if self.groups == 1 else c]
+        if self.groups == 1:
+            return F.conv2d(x, self.weight[:o, :c], b, self.stride, self.padding, self.dilation, 1)
+        return F.conv2d(x, self.weight[:c], b, self.stride, self.padding, self.dilation, c)   # depthwise
+
+class SlicedBatchNorm2d(nn.BatchNorm2d):
+    "A BatchNorm2d that normalises as many channels as its input has, with the first slices of its buffers."
+    def forward(self, x):
+        c = x.shape[1]
+        if c == self.num_features: return super().forward(x)
+        eaf = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None: eaf = 1.0 / float(self.num_batches_tracked)   # cumulative average
+        stats = not self.training or self.track_running_stats
+        return F.batch_norm(x, self.running_mean[:c] if stats else None, self.running_var[:c] if stats else None,
+                            self.weight[:c], self.bias[:c], self.training or not self.track_running_stats, eaf, self.eps)
+
+class SlicedLinear(nn.Linear):
+    "A Linear reading as many input features as it is given."
+    def forward(self, x):
+        return F.linear(x, self.weight[:, :x.shape[1]], self.bias)
+
+_SLICED = {nn.Conv2d: SlicedConv2d, nn.BatchNorm2d: SlicedBatchNorm2d, nn.Linear: SlicedLinear}
+
+def make_sliceable(model: nn.Module) -> nn.Module:
+    "Turn `model`'s Conv2d, BatchNorm2d and Linear modules into their slicing subclasses, in place."
+    for m in model.modules():
+        if type(m) in _SLICED:
+            if type(m) is nn.Conv2d and m.groups not in (1, m.in_channels):
+                raise ValueError(f"cannot slice a grouped conv with {m.groups} groups (only dense and depthwise)")
+            m.__class__ = _SLICED[type(m)]
+    return model
+
+def unmake_sliceable(model: nn.Module) -> nn.Module:
+    "Undo `make_sliceable` (every module back to its torch class, all channels active)."
+    back = {v: k for k, v in _SLICED.items()}
+    for m in model.modules():
+        if type(m) in back:
+            if isinstance(m, SlicedConv2d): m.active = None
+            m.__class__ = back[type(m)]
+    return model
+
+# %% ../nbs/10_optimize.ipynb #f561e5a2
 class Gates:
-    "Per-channel output scales for every tied group of `arch`, applied by forward hooks on `model`."
+    "Sub-networks of a supernet built from `arch`: sliced by integer widths, or scaled channel by channel."
     def __init__(self, model: nn.Module, arch: Arch):
-        self.arch, self.layers, self.groups = arch, channel_layers(model, arch), arch.tied_groups()
+        self.model, self.arch = make_sliceable(model), arch
+        self.layers, self.groups = channel_layers(model, arch), arch.tied_groups()
         self.group_of = arch.group_index()
         self.max_widths = [arch.widths()[g[0]] for g in self.groups]
         self.scales: list = [None] * len(self.groups)
@@ -100,25 +152,43 @@ class Gates:
             return out if s is None else out * s.to(out.dtype).view(1, -1, 1, 1)
         return fn
 
+    def _slice(self, widths):
+        "Set every conv's active output channels to its group's width (None: all)."
+        for l in self.layers:
+            w = None if widths is None else int(widths[self.group_of[l.index]])
+            for conv in (l.conv, l.shortcut): 
+                if conv is not None: conv.active = w
+            if l.se_expand is not None:   # the SE's expansion returns to the depthwise width it scales
+                l.se_expand.active = None if widths is None else int(widths[self.group_of[l.in_index]])
+
     def full(self):
         "All channels on."
         self.scales = [None] * len(self.groups)
+        self._slice(None)
 
     def set_widths(self, widths, device=None):
-        "Use the first `widths[g]` channels of every group g (a sliced sub-network)."
-        self.scales = [None if w >= mw else (torch.arange(mw, device=device) < w).float()
-                       for w, mw in zip(widths, self.max_widths)]
+        "Run the sub-network with the first `widths[g]` channels of every group g, sliced (it costs what it computes)."
+        self.scales = [None] * len(self.groups)
+        self._slice([min(int(w), mw) for w, mw in zip(widths, self.max_widths)])
 
     def set_scales(self, scales):
-        "Real-valued per-channel scales, one vector (or None) per group."
+        "Real-valued per-channel scales, one vector (or None) per group, on the whole supernet."
+        self._slice(None)
         self.scales = list(scales)
+
+    def set_mask(self, widths, device=None):
+        "The sub-network of `widths` as 0/1 scales on the whole supernet (what slicing computes, at the supernet's cost)."
+        self.set_scales([None if w >= mw else (torch.arange(mw, device=device) < w).float()
+                         for w, mw in zip(widths, self.max_widths)])
 
     def sub_arch(self, widths) -> Arch:
         "The `Arch` of the sub-network with `widths` per group."
         return arch_with_group_widths(self.arch, widths)
 
     def remove(self):
+        "Remove the hooks and the slicing: `model` is a plain supernet again."
         for h in self._handles: h.remove()
+        unmake_sliceable(self.model)
 
 def group_widths(arch: Arch) -> list[int]:
     "One width per tied group of `arch`."
