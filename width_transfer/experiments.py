@@ -14,7 +14,7 @@ from .arch import Arch, base_arch, NETWORKS
 from .data import dataset_info, load_dataset, check_fraction
 from .flops import count_flops, check_resolution
 from .transfer import Projection, project, extrapolate, STACKINGS
-from .optimize import (ALGORITHMS, OPTIMIZER_PRESETS, optimize, group_widths, search_config, FolderData,
+from .optimize import (ALGORITHMS, OPTIMIZERS, OPTIMIZER_PRESETS, optimize, group_widths, search_config, FolderData,
                                      OptimizeResult, Diverged, stored_divergence)
 from .results import check_store, find_record, config_hash
 from .train import pick_device
@@ -312,10 +312,16 @@ def train(scale, arch: Arch, point: Projection, seed: int = 0, results=None, npr
     cfg = make_config(args, pick_device(args.device), world=max(nproc, 1))   # the config the launched run will hash
     rec = find_record(store, cfg)
     if rec is not None: return rec
-    _not_run(f"the training of {arch.name} at {label(point)} (seed {seed}, config {config_hash(cfg)})", store)
+    what = f"the training of {arch.name} at {label(point)} (seed {seed})"
+    if (e := stored_divergence(store, cfg, what)) is not None: raise e   # a stored result: not run again
+    _not_run(f"{what[:-1]}, config {config_hash(cfg)})", store)
     _wait_if_paused()
     if nproc == 0: rec = train_run(args)
-    else: rec = _torchrun("train", "width_transfer.train", argv, nproc, store, cfg, log_dir)
+    else:
+        try: rec = _torchrun("train", "width_transfer.train", argv, nproc, store, cfg, log_dir)
+        except RuntimeError:   # the processes recorded a divergence: say so, not just "failed"
+            if (e := stored_divergence(store, cfg, what)) is None: raise
+            raise e from None
     _say(f"  train  {arch.name} {label(point)} seed {seed}: top-1 {rec['top1']:.2f}%, {rec['train_s']:.0f} s")
     return rec
 
@@ -431,8 +437,8 @@ def noise_floor(scale, name: str, algorithm: str, target: Projection | None = No
     return [width_similarity(a, b, base) for i, a in enumerate(archs) for b in archs[i + 1:]]
 
 # %% ../nbs/07_experiments.ipynb #b7f88e3c
-MARKERS = {"dmcp": "o", "autoslim": "s", "morphnet": "^", "slimming": "v"}
-COLORS = {"dmcp": "C0", "autoslim": "C1", "morphnet": "C2", "slimming": "C3"}   # the same in every panel
+MARKERS = {a: o.marker for a, o in OPTIMIZERS.items()}   # from the optimizer registry
+COLORS = {a: o.color for a, o in OPTIMIZERS.items()}     # the same in every panel
 
 def diverged_rows(df):
     "The rows of `study` (or a figure's table) whose search diverged."

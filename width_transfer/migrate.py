@@ -19,8 +19,9 @@ __all__ = ['LEGACY_VERSION', 'upgrade_config', 'migrate', 'main']
 LEGACY_VERSION = 1   # every mechanism's version when the first-schema records were made
 
 def _flags(cpu: str) -> set:
-    "The CPU features a record's `cpu` field names (see `results.cpu_info`)."
-    return {f for f in CPU_FEATURES if f in cpu}
+    "The CPU features a record's `cpu` field names: `results.cpu_info`'s 'model (f1, f2; N cpus)' or '(none of ...)'."
+    listed = cpu[cpu.rfind("(") + 1:].split(";")[0]
+    return set() if listed.startswith("none of") else {f.strip() for f in listed.split(",")} & set(CPU_FEATURES)
 
 def _search_layout(config: dict, rec: dict) -> bool:
     "The memory layout the search of a first-schema record ran with."

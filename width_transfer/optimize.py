@@ -21,11 +21,12 @@ from .results import (config_hash, find_record, save_record, record_path, proven
                                     record_divergence)
 
 # %% auto #0
-__all__ = ['ALGORITHMS', 'OPTIMIZER_PRESETS', 'Layer', 'channel_layers', 'SlicedConv2d', 'SlicedBatchNorm2d', 'SlicedLinear',
-           'make_sliceable', 'unmake_sliceable', 'Gates', 'group_widths', 'arch_with_group_widths', 'slice_weights',
-           'FlopsPoly', 'flops_poly', 'CostMeter', 'resolve_precision', 'kd_loss', 'recalibrate_bn', 'top1', 'Session',
-           'FolderData', 'FolderLoader', 'make_loader', 'OptimizeResult', 'data_fingerprint', 'search_config',
-           'optimize', 'get_args_parser', 'run_args', 'main']
+__all__ = ['OPTIMIZERS', 'ALGORITHMS', 'OPTIMIZER_PRESETS', 'Layer', 'channel_layers', 'SlicedConv2d', 'SlicedBatchNorm2d',
+           'SlicedLinear', 'make_sliceable', 'unmake_sliceable', 'Gates', 'group_widths', 'arch_with_group_widths',
+           'slice_weights', 'FlopsPoly', 'flops_poly', 'CostMeter', 'resolve_precision', 'kd_loss', 'recalibrate_bn',
+           'top1', 'Session', 'FolderData', 'FolderLoader', 'make_loader', 'Optimizer', 'OptimizeResult',
+           'data_fingerprint', 'check_search_memory', 'check_settings', 'search_config', 'optimize', 'get_args_parser',
+           'dist_env_world', 'run_args', 'main']
 
 # %% ../nbs/10_optimize.ipynb #db829baf
 @dataclass
@@ -491,9 +492,35 @@ def make_loader(data, batch_size: int, device, train: bool, seed: int = 0, rank:
     cls = TensorLoader if isinstance(data, ImageTensorDataset) else FolderLoader
     return cls(data, batch_size, torch.device(device), train, seed, rank, world, channels_last)
 
-# %% ../nbs/10_optimize.ipynb #cc5bfe8b
-ALGORITHMS = ("dmcp", "autoslim", "morphnet", "slimming")
+# %% ../nbs/10_optimize.ipynb #af1f1888
+@dataclass(frozen=True)
+class Optimizer:
+    "One entry of `OPTIMIZERS`: where a width optimizer's code lives and how figures draw it."
+    module: str            # importable module with VERSION, settings(**kw) and run(...) (see above)
+    label: str             # its name in figures and tables
+    color: str             # matplotlib colour, the same in every panel
+    marker: str            # matplotlib marker
+    grows: bool = False    # can return a network wider than its supernet (MorphNet's uniform expansion)
 
+OPTIMIZERS = {
+    "dmcp": Optimizer("width_transfer.optimizers.dmcp", "DMCP", "C0", "o"),
+    "autoslim": Optimizer("width_transfer.optimizers.autoslim", "AutoSlim", "C1", "s"),
+    "morphnet": Optimizer("width_transfer.optimizers.morphnet", "MorphNet", "C2", "^", grows=True),
+    "slimming": Optimizer("width_transfer.optimizers.slimming", "NS", "C3", "v"),
+}
+ALGORITHMS = tuple(OPTIMIZERS)
+
+def _module(algorithm: str):
+    "The module of `algorithm`, checked against the protocol."
+    import importlib
+    if algorithm not in OPTIMIZERS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; algorithms: {', '.join(OPTIMIZERS)}")
+    mod = importlib.import_module(OPTIMIZERS[algorithm].module)
+    missing = [n for n in ("VERSION", "settings", "run") if not hasattr(mod, n)]
+    if missing: raise ValueError(f"optimizer module {mod.__name__} lacks {', '.join(missing)} (see OPTIMIZERS)")
+    return mod
+
+# %% ../nbs/10_optimize.ipynb #cc5bfe8b
 # Settings per scale (one definition, used by the comparison and the paper notebooks). cpu: ResNet18 x0.25
 # on the 60,000 Fashion-MNIST training images at 28 px on 2 cores; MorphNet's strength was chosen so
 # that structure learning keeps about a third of the FLOPs (measured: 31%).
@@ -531,27 +558,40 @@ def data_fingerprint(ds) -> str:
     h.update(ds.labels.numpy().tobytes())
     return h.hexdigest()[:16]
 
-def _module(algorithm):
-    import importlib
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algorithm!r}; algorithms: {', '.join(ALGORITHMS)}")
-    return importlib.import_module(f"width_transfer.optimizers.{algorithm}")
-
 def _reach(algorithm: str, arch: Arch, res: int, settings: dict) -> tuple[float, float]:
     "(fewest, most) FLOPs a result of `algorithm` can have: one channel per group, and its supernet (MorphNet grows)."
     ones = arch_flops(arch_with_group_widths(arch, [1] * len(arch.tied_groups())), res)
-    if algorithm == "morphnet": return ones, math.inf
+    if OPTIMIZERS[algorithm].grows: return ones, math.inf
     return ones, arch_flops(scale_width(arch, settings.get("widen", 1.0)), res)
 
-def _check_target(algorithm: str, arch: Arch, res: int, settings: dict, target: float, per_rank: int, device):
-    "Refuse a target no result can have, or whose network would not fit in memory (before any work)."
+def _check_target(algorithm: str, arch: Arch, res: int, settings: dict, target: float):
+    "Refuse a target no result of `algorithm` can have (before any work)."
+    if not (target > 0 and math.isfinite(target)): raise ValueError(f"target_flops must be a finite number > 0, got {target!r}")
     lo, hi = _reach(algorithm, arch, res, settings)
     if not lo < target <= hi:
         raise ValueError(f"target_flops {target:,.0f} is outside what {algorithm} can reach on this network at "
                          f"{res} px: more than {lo:,} (one channel per group) and at most {hi:,} (its supernet, "
                          f"widen={settings.get('widen', 1.0):g})")
+
+def check_search_memory(algorithm: str, arch: Arch, res: int, settings: dict, target: float, per_rank: int, device):
+    "Refuse a search whose largest network (its supernet, or MorphNet's expansion) would not fit in `device`'s memory."
     sup = scale_width(arch, max(settings.get("widen", 1.0), math.sqrt(target / arch_flops(arch, res))))
     check_memory(sup, res, per_rank, device, what=f"{algorithm}'s largest network")
+
+def check_settings(algorithm: str, **cfg) -> dict:
+    "The settings of `algorithm` with `cfg` overriding its defaults, every value checked; a ValueError naming a bad one."
+    mod = _module(algorithm)
+    params = inspect.signature(mod.settings).parameters
+    unknown = set(cfg) - set(params)
+    if unknown: raise ValueError(f"{algorithm}: unexpected keyword(s) {sorted(unknown)}; its settings are {list(params)}")
+    for k, v in cfg.items():
+        default = params[k].default
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ValueError(f"{algorithm}: setting {k} must be a finite number, got {v!r}")
+            if isinstance(default, int) and not float(v).is_integer():
+                raise ValueError(f"{algorithm}: setting {k} must be an integer, got {v!r}")
+    return mod.settings(**cfg)         # the algorithm's defaults, overridden by cfg, checked by the algorithm
 
 def search_config(algorithm: str, arch: Arch, data, target_flops: float | None = None, seed: int = 0, device="cpu",
                   divisor: int = 1, world: int = 1, **cfg) -> dict:
@@ -572,16 +612,10 @@ def search_config(algorithm: str, arch: Arch, data, target_flops: float | None =
         raise ValueError(f"arch takes {arch.in_channels} channels and {arch.num_classes} classes, the data has "
                          f"{data.info.in_channels} and {data.info.num_classes}")
     target = float(target_flops) if target_flops is not None else float(count_flops(arch, res))
-    if not (target > 0 and math.isfinite(target)): raise ValueError(f"target_flops must be a finite number > 0, got {target_flops!r}")
-    unknown = set(cfg) - set(inspect.signature(mod.settings).parameters)
-    if unknown: raise ValueError(f"{algorithm}: unexpected keyword(s) {sorted(unknown)}; its settings are "
-                                 f"{list(inspect.signature(mod.settings).parameters)}")
-    bad = {k: v for k, v in cfg.items() if isinstance(v, float) and not math.isfinite(v)}
-    if bad: raise ValueError(f"{algorithm}: settings must be finite numbers, got {bad}")
-    settings = mod.settings(**cfg)         # the algorithm's defaults, overridden by cfg
+    settings = check_settings(algorithm, **cfg)
     if "batch_size" in settings and settings["batch_size"] % world:
         raise ValueError(f"batch_size {settings['batch_size']} (the global batch) is not divisible by the {world} processes")
-    _check_target(algorithm, arch, res, settings, target, settings.get("batch_size", 1) // world, device)
+    _check_target(algorithm, arch, res, settings, target)
     if divisor > 1: fit_widths(arch, arch.widths(), target, res, 0.01, divisor)   # reachable at all? (raises why not)
     sup = scale_width(arch, settings.get("widen", 1.0))
     prec, cl = resolve_precision(settings.get("precision", "fp32"), sup, torch.device(device))
@@ -603,15 +637,22 @@ def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset | FolderData, 
     key = config_hash(config)
     if results is not None:
         results = check_store(results)
-        rec = find_record(results, config)
-        if rec is not None:
-            return OptimizeResult(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
-        if (e := stored_divergence(results, config, f"{algorithm}: this search")) is not None: raise e
+        if (r := _stored(results, config, algorithm)) is not None: return r
     if checkpoint_dir is not None: check_writable(checkpoint_dir, "checkpoint directory", "--work-dir")
-    local = int(os.environ.get("LOCAL_RANK", 0))
-    lock_dir = None if checkpoint_dir is None else Path(checkpoint_dir).parent
-    lock = run_lock(lock_dir, key, f"the {algorithm} search") if lock_dir is not None and local == 0 else contextlib.nullcontext()
-    with lock: return _optimize(algorithm, arch, data, config, key, results, device, divisor, checkpoint_dir, progress)
+    check_search_memory(algorithm, arch, config["resolution"], config["settings"], config["target_flops"],
+                        config["settings"].get("batch_size", 1) // world, device)
+    rank0 = int(os.environ.get("RANK", 0)) == 0
+    locked = checkpoint_dir is not None and rank0
+    with run_lock(Path(checkpoint_dir).parent, key, f"the {algorithm} search") if locked else contextlib.nullcontext():
+        if results is not None and (r := _stored(results, config, algorithm)) is not None: return r   # finished meanwhile
+        return _optimize(algorithm, arch, data, config, key, results, device, divisor, checkpoint_dir, progress)
+
+def _stored(results, config: dict, algorithm: str) -> OptimizeResult | None:
+    "The stored result of `config`, or None; `Diverged` when the store records that it diverged."
+    rec = find_record(results, config)
+    if rec is not None: return OptimizeResult(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
+    if (e := stored_divergence(results, config, f"{algorithm}: this search")) is not None: raise e
+    return None
 
 def _optimize(algorithm, arch, data, config, key, results, device, divisor, checkpoint_dir, progress) -> OptimizeResult:
     "The search of `config`, checked by `optimize`: run, record (or record its divergence), return."
@@ -687,6 +728,10 @@ def _checked_args(args):
     check_number("--divisor", args.divisor, low=1, low_ok=True, integer=True)
     check_fraction(args.data_fraction)
 
+def dist_env_world() -> int:
+    "The number of processes torchrun started (1 alone)."
+    return int(os.environ.get("WORLD_SIZE", 1))
+
 def run_args(args) -> OptimizeResult:
     "The search `args` (from `get_args_parser`) describe: every value checked before the data is loaded."
     from width_transfer.arch import scale_depth, NETWORKS
@@ -697,7 +742,12 @@ def run_args(args) -> OptimizeResult:
     arch = scale_depth(scale_width(_parse_arch(args.arch, info, info.resolution <= 32), args.width), args.depth).validate()
     cfg = {**OPTIMIZER_PRESETS[args.preset][args.algorithm], **_parse_set(args.set)}
     res = check_resolution(arch, args.resolution or info.resolution)
-    check_memory(arch, res, 1, pick_device(args.device), what=f"{arch.name} at these widths")
+    settings = check_settings(args.algorithm, **cfg)
+    target = args.target_flops if args.target_flops is not None else count_flops(arch, res)
+    if args.dataset != "imagefolder":   # (an image folder's classes are known once it is read)
+        _check_target(args.algorithm, arch, res, settings, target)
+        check_search_memory(args.algorithm, arch, res, settings, target,
+                            settings.get("batch_size", 1) // dist_env_world(), pick_device(args.device))
     store = check_store(args.results or Path("results") / args.preset)
     check_writable(Path(args.work_dir) / "checkpoints", "work directory", "--work-dir")
     rank, world, device = init_distributed(args.device)

@@ -12,9 +12,9 @@ import pandas as pd
 # %% auto #0
 __all__ = ['STORE_SCHEMA', 'REQUIRED', 'CHECKPOINT_MAGIC', 'CPU_FEATURES', 'identity_fields', 'CorruptRecord', 'LegacyRecord',
            'canonical', 'config_hash', 'record_checksum', 'record_path', 'check_store', 'check_writable', 'load_record',
-           'find_record', 'save_record', 'CorruptCheckpoint', 'save_checkpoint', 'load_checkpoint', 'atomic_save',
-           'RunLocked', 'run_lock', 'git_revision', 'cpu_flags', 'cpu_info', 'provenance', 'Diverged',
-           'divergence_config', 'stored_divergence', 'record_divergence', 'load_results']
+           'find_record', 'save_record', 'CorruptCheckpoint', 'save_checkpoint', 'load_checkpoint', 'RunLocked',
+           'run_lock', 'git_revision', 'cpu_flags', 'cpu_info', 'provenance', 'Diverged', 'divergence_config',
+           'stored_divergence', 'record_divergence', 'load_results']
 
 # %% ../nbs/06_results.ipynb #d66c7acc
 STORE_SCHEMA = 2   # 2: records carry a checksum of their contents and the identity fields below
@@ -165,43 +165,28 @@ def load_checkpoint(path, what: str = "this run"):
     except Exception as e:
         raise CorruptCheckpoint(f"checkpoint {path} cannot be loaded safely ({type(e).__name__}); {todo}") from None
 
-def atomic_save(obj, path):
-    "torch.save `obj` to `path` through a temporary file and a rename (a kill leaves the old file whole)."
-    import torch
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.BytesIO(); torch.save(obj, buf)
-    _atomic_bytes(path, buf.getvalue(), overwrite=True)
-
 # %% ../nbs/06_results.ipynb #0b840796
 class RunLocked(ValueError):
     "The same run is already running (its lock is held by a live process)."
 
-def _alive(pid: int) -> bool:
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    return True
-
 @contextmanager
 def run_lock(work_dir, key: str, what: str = "this run"):
-    "Hold `<work_dir>/locks/<key>.lock` while the block runs; `RunLocked` if a live process holds it."
+    """Hold an exclusive `flock` on `<work_dir>/locks/<key>.lock` while the block runs; `RunLocked` if another
+    process holds it. The kernel releases the lock when its process dies, however it dies: no stale locks."""
+    import fcntl
     folder = check_writable(Path(work_dir) / "locks", "work directory", "--work-dir")
-    path, me = folder / f"{key}.lock", f"{socket.gethostname()} {os.getpid()}"
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            with os.fdopen(fd, "w") as f: f.write(me + "\n")
-            break
-        except FileExistsError:
-            host, _, pid = path.read_text().strip().partition(" ")
-            if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
-                path.unlink(missing_ok=True); continue             # stale: its process is gone
-            raise RunLocked(f"{what} (config {key}) is already running (process {pid or '?'} on {host or '?'}; "
-                            f"lock {path}); wait for it to finish, or remove the lock if that process is gone") from None
-    else: raise RunLocked(f"could not take the lock {path}")
-    try: yield path
+    path = folder / f"{key}.lock"
+    f = open(path, "a+")
+    try: fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0); holder = f.read().strip() or "another process"; f.close()
+        raise RunLocked(f"{what} (config {key}) is already running ({holder}; lock {path}); wait for it to "
+                        f"finish") from None
+    try:
+        f.seek(0); f.truncate(); f.write(f"process {os.getpid()} on {socket.gethostname()}\n"); f.flush()
+        yield path
     finally:
-        if path.exists() and path.read_text().strip() == me: path.unlink()
+        f.close()                                            # closing the file releases the lock
 
 # %% ../nbs/06_results.ipynb #ca7d0f81
 def git_revision(path=None) -> str:

@@ -17,7 +17,7 @@ from .models import build_model, check_memory
 from .flops import count_flops, check_resolution
 from .data import DATASETS, ImageTensorDataset, dataset_info, load_dataset, check_fraction, data_identity
 from .results import (check_store, check_writable, find_record, record_path, save_record, config_hash,
-                                    atomic_save, provenance, cpu_flags, identity_fields, run_lock, save_checkpoint,
+                                    provenance, cpu_flags, identity_fields, run_lock, save_checkpoint,
                                     load_checkpoint, CorruptCheckpoint, Diverged, divergence_config,
                                     record_divergence, stored_divergence)
 
@@ -219,7 +219,7 @@ def check_number(flag: str, v, low: float = 0.0, low_ok: bool = False, integer: 
     return v
 
 # %% ../nbs/05_train.ipynb #9ca11562
-def _checked_flags(args, p: dict):
+def _checked_flags(args):
     "Check every numeric flag that is set (None: the preset's value) before anything else."
     for flag, v in dict(epochs=args.epochs, batch_size=args.batch_size, resolution=args.resolution).items():
         if v is not None: check_number(f"--{flag.replace('_', '-')}", v, integer=True)
@@ -235,7 +235,7 @@ def make_config(args, device=torch.device("cpu"), world: int | None = None) -> d
     info = dataset_info(args.dataset)
     if args.preset not in PRESETS: raise ValueError(f"unknown preset {args.preset!r}; presets: {', '.join(PRESETS)}")
     p = PRESETS[args.preset]
-    _checked_flags(args, p)
+    _checked_flags(args)
     arch = _parse_arch(args.arch, info, small=info.resolution <= 32)
     if arch.in_channels != info.in_channels or arch.num_classes != info.num_classes:
         raise ValueError(f"the arch takes {arch.in_channels} channels and {arch.num_classes} classes, but "
@@ -246,7 +246,6 @@ def make_config(args, device=torch.device("cpu"), world: int | None = None) -> d
     bs = args.batch_size or p["batch_size"]
     world = dist_env()[1] if world is None else check_number("the number of processes", world, integer=True)
     if bs % world: raise ValueError(f"--batch-size {bs} (the global batch) is not divisible by the {world} processes")
-    check_memory(arch, res, bs // world, device, what=f"{arch.name} at these widths")
     cl = _channels_last(args.channels_last, arch, device)
     lr = args.lr if args.lr is not None else p["base_lr"] * bs / 256
     frac = args.data_fraction if args.data_fraction is not None else p["data_fraction"]
@@ -324,7 +323,8 @@ def _load_checkpoint(path: Path, h: str, cfg: dict):
     "The training checkpoint at `path`, verified (checksum, then config); a one-line error if it is not this run's."
     ck = load_checkpoint(path, "the training")
     if not isinstance(ck, dict) or ck.get("hash") != h or ck.get("config") != cfg:
-        raise CorruptCheckpoint(f"checkpoint {path} belongs to another config (hash {ck.get('hash')}, this run {h}); "
+        other = ck.get("hash") if isinstance(ck, dict) else None
+        raise CorruptCheckpoint(f"checkpoint {path} belongs to another config (hash {other}, this run {h}); "
                                 f"it is left untouched: pass another --work-dir or move it away")
     return ck
 
@@ -333,24 +333,31 @@ def _prepare(args, device):
     cfg = make_config(args, device)
     h = config_hash(cfg)
     store = check_store(args.results or Path("results") / args.preset)
+    if args.resume and not Path(args.resume).is_file(): raise ValueError(f"--resume {args.resume}: no such checkpoint")
     check_writable(Path(args.work_dir) / "checkpoints", "work directory", "--work-dir")
+    return cfg, h, store, Path(args.work_dir) / "checkpoints" / f"{h}.pt", find_record(store, cfg)
+
+def _stored(rank, store, cfg, h):
+    "The record of `cfg` if `store` has it (said once); `Diverged` if the store records that it diverged."
     if (e := stored_divergence(store, cfg, "this training")) is not None: raise e
-    ckpt_path = Path(args.resume) if args.resume else Path(args.work_dir) / "checkpoints" / f"{h}.pt"
-    if args.resume and not ckpt_path.is_file(): raise ValueError(f"--resume {ckpt_path}: no such checkpoint")
-    return cfg, h, store, ckpt_path, find_record(store, cfg)
+    rec = find_record(store, cfg)
+    if rec is not None:
+        _say(rank, False, f"already in the store: {record_path(store, h)}\ntop-1 {rec['top1']:.2f}% "
+             f"({rec['epochs']} epochs, seed {rec['config']['seed']}); nothing trained")
+    return rec
 
 def run(args) -> dict:
     "Train the run described by `args` (from `get_args_parser`) unless it is in the store; return its record."
     device = pick_device(args.device)
     cfg, h, store, ckpt_path, rec = _prepare(args, device)
-    rank, _, local = dist_env()
-    if rec is not None:
-        _say(rank, False, f"already in the store: {record_path(store, h)}\ntop-1 {rec['top1']:.2f}% "
-             f"({rec['epochs']} epochs, seed {rec['config']['seed']}); nothing trained")
-        return rec
-    lock = run_lock(args.work_dir, h, "this training") if local == 0 else contextlib.nullcontext()
-    with lock:
-        ck = _load_checkpoint(ckpt_path, h, cfg) if ckpt_path.is_file() else None
+    rank, world, _ = dist_env()
+    if (rec := _stored(rank, store, cfg, h)) is not None: return rec
+    arch = Arch(**cfg["arch"])
+    check_memory(arch, cfg["resolution"], cfg["batch_size"] // world, device, what=f"{arch.name} at these widths")
+    with run_lock(args.work_dir, h, "this training") if rank == 0 else contextlib.nullcontext():
+        if (rec := _stored(rank, store, cfg, h)) is not None: return rec   # finished while we waited to lock
+        source = Path(args.resume) if args.resume else ckpt_path
+        ck = _load_checkpoint(source, h, cfg) if source.is_file() else None
         return _train(args, cfg, h, store, ckpt_path, ck)
 
 # %% ../nbs/05_train.ipynb #e5f0291b
@@ -359,8 +366,8 @@ def _check_epoch(rank, world, device, store, cfg, h, hist, seconds):
     last = hist[-1]
     bad = next(((k, last[k]) for k in ("train_loss", "val_loss") if not math.isfinite(last[k])), None)
     if bad is None: return
-    msg = (f"training {h} diverged: {bad[0].replace('_', ' ')} is {bad[1]} at epoch {last['epoch']}; nothing of "
-           f"it is checkpointed. Try a lower --lr")
+    msg = (f"training {h} diverged: {bad[0].replace('_', ' ')} is {bad[1]} at epoch {last['epoch']} (that epoch "
+           f"is not checkpointed). Try a lower --lr")
     p = record_path(store, divergence_config(cfg))
     if rank == 0: record_divergence(store, cfg, msg, seconds)
     if world > 1: dist.barrier()
@@ -370,7 +377,7 @@ def _finish(rank, store, rec, ckpt_path: Path, trained: Path):
     "Store the record (rank 0), then move the checkpoint aside: the record, not the weights, says it ran."
     if rank != 0: return
     path = save_record(store, rec)
-    if ckpt_path.is_file() and ckpt_path.parent.name == "checkpoints":
+    if ckpt_path.is_file():
         trained.parent.mkdir(parents=True, exist_ok=True); os.replace(ckpt_path, trained)
     _say(rank, False, f"record {path}\ntop-1 {rec['top1']:.2f}%")
 

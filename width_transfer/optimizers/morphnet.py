@@ -24,6 +24,7 @@ def settings(strength: float = 10.0, threshold: float = 1e-2, epochs: int = 2, b
     "MorphNet settings: regularizer `strength` (x 1/FLOPs), alive `threshold`, structure-learning epochs and fixed lr."
     if strength <= 0 or threshold <= 0: raise ValueError("strength and threshold must be > 0")
     if epochs < 1 or batch_size < 1: raise ValueError("epochs and batch_size must be >= 1")
+    if not lr > 0 or not wd >= 0: raise ValueError(f"lr must be > 0 and wd >= 0, got lr={lr!r}, wd={wd!r}")
     return dict(strength=float(strength), threshold=float(threshold), epochs=int(epochs), batch_size=int(batch_size),
                 lr=float(lr), wd=float(wd), precision=_check_precision(precision))
 

@@ -25,6 +25,8 @@ def settings(widen: float = 2.0, epochs: int = 2, batch_size: int = 256, lr: flo
     "NS-xw-ye settings: `widen` = x, `epochs` = y, `s` = L1 strength on BN scales, `min_keep` = per-group floor."
     if widen < 1: raise ValueError(f"widen must be >= 1 (slimming prunes a wider network), got {widen}")
     if epochs < 1 or batch_size < 1: raise ValueError("epochs and batch_size must be >= 1")
+    if not lr > 0 or not min(wd, s, warmup_epochs) >= 0:
+        raise ValueError(f"lr must be > 0 and wd, s, warmup_epochs >= 0, got {lr!r}, {wd!r}, {s!r}, {warmup_epochs!r}")
     if isinstance(min_keep, bool) or not isinstance(min_keep, (int, float)) or not 0 <= min_keep < 1:
         raise ValueError(f"min_keep must be a fraction in [0, 1) of each group's width (0: the original's global ranking only), got {min_keep!r}")
     st = dict(widen=float(widen), epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), wd=float(wd),
