@@ -84,7 +84,7 @@ reproduce: install data
 # The four width optimizers on ResNet18 x0.25 for Fashion-MNIST (issue 4's figure); cached in results/cpu.
 optimizers: install data
 	@mkdir -p work/executed figures
-	$(BIN)/papermill -k python3 nbs/15_compare.ipynb work/executed/15_compare.ipynb -p scale cpu \
+	$(BIN)/papermill -k python3 nbs/16_compare.ipynb work/executed/16_compare.ipynb -p scale cpu \
 	  -p save_to figures/optimizers_resnet18
 
 # Write the records of the first store schema in results/$(SCALE) again under today's keys (old files are kept).

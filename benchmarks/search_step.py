@@ -3,7 +3,7 @@ own channels only), as the sandwich rule of DMCP and AutoSlim runs them at the c
 
 The supernet is the cpu scale's network widened 1.5x (DMCP's and AutoSlim's `widen`), batch 64, 28 px, the precision
 and layout the engine picks (`resolve_precision`). A step is one forward and backward pass of a sub-network whose
-every group keeps `fraction` of the supernet's channels; both modes give the same outputs (nbs/10_optimize.ipynb).
+every group keeps `fraction` of the supernet's channels; both modes give the same outputs (nbs/09_channels.ipynb).
 
     python benchmarks/search_step.py                      # ResNet18 x0.125 and MobileNetV2 x0.25
     python benchmarks/search_step.py --steps 40 --fractions 0.67 0.35
@@ -15,8 +15,9 @@ import torch
 
 from width_transfer.arch import base_arch, scale_width
 from width_transfer.models import build_model
-from width_transfer.optimize import Gates, group_widths, resolve_precision
-from width_transfer.train import autocast_for
+from width_transfer.channels import Gates, group_widths
+from width_transfer.search import resolve_precision
+from width_transfer.device import autocast_for
 
 NETS = {"resnet18": 0.125, "mobilenetv2": 0.25}   # the cpu scale's targets
 

@@ -24,7 +24,9 @@ from torch.utils.data import DataLoader, Dataset
 from width_transfer.arch import base_arch, scale_width
 from width_transfer.data import load_dataset
 from width_transfer.models import build_model
-from width_transfer.train import TensorLoader, autocast_for, auto_precision, param_groups, pick_device
+from width_transfer.loaders import TensorLoader
+from width_transfer.device import autocast_for, auto_precision, pick_device
+from width_transfer.train import param_groups
 
 
 class PILDataset(Dataset):

@@ -85,7 +85,7 @@ def test_search_under_torchrun_once(tmp_path, monkeypatch):
 
 def test_diverged_search_under_torchrun_is_recorded(tmp_path, monkeypatch):
     from width_transfer.experiments import search
-    from width_transfer.optimize import Diverged
+    from width_transfer.results import Diverged
     monkeypatch.setenv("OMP_NUM_THREADS", "1"); monkeypatch.setenv("WT_WORK", str(tmp_path / "work"))
     two, logs = dataclasses.replace(SMOKE, nproc=2), tmp_path / "logs"
     bad = dict(lr=1e12, lr_min=1e12)

@@ -7,7 +7,8 @@ from width_transfer.arch import Arch, base_arch, scale_depth, scale_width
 from width_transfer.data import synthetic
 from width_transfer.flops import count_flops
 from width_transfer.models import build_model
-from width_transfer.optimize import ALGORITHMS, OPTIMIZER_PRESETS, Gates, group_widths, optimize, slice_weights
+from width_transfer.optimize import ALGORITHMS, OPTIMIZER_PRESETS, optimize
+from width_transfer.channels import Gates, group_widths, slice_weights
 from width_transfer.results import load_results
 
 
@@ -69,7 +70,8 @@ def test_efficientnet_squeeze_widths(algo):
 
 def _check_on(rank, world, init, out):
     import torch.distributed as dist
-    from width_transfer.optimize import Diverged, Session
+    from width_transfer.results import Diverged
+    from width_transfer.search import Session
     dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
     try:
         loss = float("nan") if rank == 1 else 0.5        # only the second process sees the NaN

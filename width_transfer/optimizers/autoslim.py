@@ -12,9 +12,16 @@ from ..models import build_model
 from ..data import ImageTensorDataset, class_balanced_indices
 from ..train import lr_at, param_groups
 import torch.distributed as dist
-from ..optimize import (Gates, CostMeter, Session, make_loader, channel_layers, kd_loss, recalibrate_bn, top1,
-                                    resolve_precision, _check_precision)
-from ..train import autocast_for
+from ..channels import Gates, channel_layers
+from width_transfer.search import (CostMeter,
+    Session,
+    kd_loss,
+    recalibrate_bn,
+    top1,
+    resolve_precision,
+    _check_precision)
+from ..loaders import make_loader
+from ..device import autocast_for
 
 # %% auto #0
 __all__ = ['VERSION', 'settings', 'group_levels', 'snap_widths', 'split_heldout', 'heldout_batches', 'train_supernet',

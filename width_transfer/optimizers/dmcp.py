@@ -12,9 +12,10 @@ from ..arch import Arch, FAMILIES, scale_width
 from ..flops import arch_flops, fit_widths
 from ..models import build_model
 from ..data import ImageTensorDataset
-from ..train import param_groups, autocast_for
-from ..optimize import (Gates, CostMeter, Session, kd_loss, flops_poly, group_widths, arch_with_group_widths,
-                                    resolve_precision, _check_precision)
+from ..train import param_groups
+from ..device import autocast_for
+from ..channels import Gates, flops_poly, group_widths, arch_with_group_widths
+from ..search import CostMeter, Session, kd_loss, resolve_precision, _check_precision
 
 # %% auto #0
 __all__ = ['VERSION', 'settings', 'network_defaults', 'ChannelGrid', 'channel_grid', 'MarkovChannels', 'flops_loss', 'fit_chain',

@@ -10,8 +10,10 @@ from ..arch import Arch
 from ..flops import arch_flops, fit_widths
 from ..models import build_model
 from ..data import ImageTensorDataset
-from ..train import auto_precision, autocast_for, param_groups
-from ..optimize import (resolve_precision, _check_precision, CostMeter, Session, channel_layers, arch_with_group_widths, flops_poly)
+from ..device import auto_precision, autocast_for
+from ..train import param_groups
+from ..search import resolve_precision, _check_precision, CostMeter, Session
+from ..channels import channel_layers, arch_with_group_widths, flops_poly
 
 # %% auto #0
 __all__ = ['VERSION', 'settings', 'FlopsRegularizer', 'learn_structure', 'run']

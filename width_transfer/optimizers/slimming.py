@@ -11,8 +11,10 @@ from ..arch import Arch, scale_width
 from ..flops import arch_flops, fit_widths
 from ..models import build_model
 from ..data import ImageTensorDataset
-from ..train import auto_precision, autocast_for, lr_at
-from ..optimize import (resolve_precision, _check_precision, Gates, CostMeter, Session, channel_layers, arch_with_group_widths, group_widths)
+from ..device import auto_precision, autocast_for
+from ..train import lr_at
+from ..search import resolve_precision, _check_precision, CostMeter, Session
+from ..channels import Gates, channel_layers, arch_with_group_widths, group_widths
 
 # %% auto #0
 __all__ = ['VERSION', 'settings', 'l1_subgradient', 'group_scores', 'keep_by_rank', 'run']
