@@ -255,3 +255,21 @@ def test_second_identical_run_refuses_while_the_first_runs(tmp_path):
     # the killed first run left its lock behind: it is stale, and the next run takes it over
     p = train(tmp_path, "--epochs", "1")
     assert "record" in p.stdout
+
+
+def test_config_file_is_the_run_the_flags_describe(tmp_path):
+    """`--config` (how experiments hand a run to torchrun) trains the run make_config built, under the same key."""
+    from width_transfer.results import config_hash
+    from width_transfer.train import get_args_parser, make_config
+    cfg = make_config(get_args_parser().parse_args([*BASE, "--epochs", "1"]))
+    f = tmp_path / "cfg.json"
+    f.write_text(json.dumps(cfg))
+    train(tmp_path, "--config", str(f))
+    (rec,) = records(tmp_path)
+    assert rec["hash"] == config_hash(cfg) and rec["config"] == cfg
+    f.write_text(json.dumps({**cfg, "version": 99}))
+    p = train(tmp_path / "v", "--config", str(f), check=False)
+    assert p.returncode == 2 and "engine version 99" in p.stderr
+    f.write_text(json.dumps({**cfg, "world_size": 2}))
+    p = train(tmp_path / "w", "--config", str(f), check=False)
+    assert p.returncode == 2 and "for 2 processes, this run has 1" in p.stderr

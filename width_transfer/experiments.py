@@ -51,7 +51,7 @@ class Scale:
     dataset: str                 # what the networks are trained on (a `DATASETS` name)
     targets: dict                # network -> absolute Projection: the standard target configuration
     grids: dict                  # grid name -> tuple of Projections relative to the target, ending with the grid's target
-    train: dict                  # wt-train settings: preset, epochs, batch_size, lr (None: the preset's)
+    train: dict                  # wt-train settings: {"preset": a train.PRESETS name, the scale's recipe}
     optimizer: str               # key of OPTIMIZER_PRESETS
     search: dict                 # algorithm -> settings that override OPTIMIZER_PRESETS[optimizer][algorithm]
     algorithms: tuple            # width optimizers drawn by default
@@ -88,7 +88,7 @@ SCALES = {
         targets={"resnet18": _P(0.125), "mobilenetv2": _P(0.25), "resnet50": _P(0.0625), "resnet101": _P(0.0625)},
         grids=dict(width=(_P(0.5), _P()), depth=(_P(d=1), _P(d=1.5)), resolution=(_P(r=14), _P()),
                    data=(_P(f=0.5), _P()), compound=(_P(0.5, 1, 14, 0.5), _P()), table1=(_P(0.5, 0.5, 14, 0.5), _P())),
-        train=dict(preset="smoke", epochs=1, batch_size=64), optimizer="smoke", search={}, algorithms=("morphnet",),
+        train=dict(preset="smoke"), optimizer="smoke", search={}, algorithms=("morphnet",),
         networks=("resnet18",), table1=("resnet50",), seeds=(0,), transfer_seeds=(0,), search_seeds=(0, 1), slimming=((1.5, 1),), nproc=0),
     "cpu": Scale(
         name="cpu", dataset="fashion_mnist",
@@ -97,7 +97,7 @@ SCALES = {
         grids=dict(width=(_P(0.25), _P(0.5), _P()), depth=(_P(d=1), _P(d=1.5), _P(d=2)),
                    resolution=(_P(r=14), _P(r=20), _P()), data=(_P(f=0.1), _P(f=0.25), _P()),
                    compound=(_P(0.25, 1, 14, 0.1), _P(0.5, 1, 20, 0.25), _P()), table1=(_P(0.5, 0.5, 20, 0.25), _P())),
-        train=dict(preset="cpu", epochs=4, batch_size=64, lr=0.1), optimizer="cpu",
+        train=dict(preset="cpu"), optimizer="cpu",
         search={a: dict(batch_size=64, lr=0.1, **(dict(lr_min=0.016) if a == "dmcp" else {})) for a in ALGORITHMS},
         algorithms=("dmcp", "autoslim", "morphnet"),
         networks=("resnet18", "mobilenetv2"), table1=("resnet50",), seeds=(0, 1, 2), transfer_seeds=(0, 1), search_seeds=(0, 1),
@@ -109,7 +109,7 @@ SCALES = {
         grids=dict(**_PAPER_GRIDS, resolution=tuple(_P(r=r) for r in (12, 16, 20, 28)),
                    compound=(_P(0.312, 1, 12, 0.05), _P(0.707, 1, 20, 0.1), _P(1, 1, 28, 0.5), _P(1.414, 2, 28, 1.0)),
                    table1=(_P(0.707, 0.5, 20, 0.2), _P())),
-        train=dict(preset="gpu", epochs=None, batch_size=256), optimizer="gpu", search={}, algorithms=("dmcp", "autoslim", "morphnet"),
+        train=dict(preset="gpu"), optimizer="gpu", search={}, algorithms=("dmcp", "autoslim", "morphnet"),
         networks=("resnet18", "mobilenetv2"), table1=("resnet50", "resnet101"), seeds=(0, 1, 2),
         transfer_seeds=(0, 1, 2), search_seeds=(0, 1, 2), slimming=((1.5, 2), (2.0, 5), (2.0, 10)), nproc=1),
     "paper": Scale(
@@ -118,7 +118,7 @@ SCALES = {
         grids=dict(**_PAPER_GRIDS, resolution=tuple(_P(r=r) for r in (64, 160, 224, 320)),
                    compound=(_P(0.312, 1, 64, 0.05), _P(0.707, 1, 160, 0.1), _P(1, 1, 224, 0.5), _P(1.414, 2, 320, 1.0)),
                    table1=(_P(0.707, 0.5, 160, 0.2), _P())),
-        train=dict(preset="paper", epochs=None, batch_size=1024), optimizer="paper", search={},
+        train=dict(preset="paper"), optimizer="paper", search={},
         algorithms=("dmcp", "autoslim", "morphnet"), networks=("resnet18", "mobilenetv2"),
         table1=("resnet50", "resnet101", "efficientnet_b3"), seeds=(0, 1, 2), transfer_seeds=(0, 1, 2),
         search_seeds=(0, 1, 2),
@@ -298,9 +298,6 @@ def train_argv(scale, arch: Arch, point: Projection, seed: int, results=None, da
     argv = ["--arch", arch.to_json(), "--dataset", s.dataset, "--resolution", str(resolution_of(s, point)),
             "--data-fraction", repr(point.data_fraction), "--preset", s.train["preset"], "--seed", str(seed),
             "--results", str(results or default_store(s)), "--precision", s.precision_for(arch.name), "--quiet"]
-    if s.train.get("epochs"): argv += ["--epochs", str(s.train["epochs"])]
-    if s.train.get("batch_size"): argv += ["--batch-size", str(s.train["batch_size"])]
-    if s.train.get("lr"): argv += ["--lr", repr(s.train["lr"])]
     if data_root: argv += ["--data-root", str(data_root)]
     return argv
 
@@ -315,17 +312,20 @@ def train(scale, arch: Arch, point: Projection, seed: int = 0, results=None, npr
     if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 0:
         raise ValueError(f"nproc must be an integer >= 0 (0: train in this process), got {nproc!r}")
     store = check_store(results or default_store(s))
-    argv = train_argv(s, arch, point, seed, store, data_root)
-    args = get_args_parser().parse_args(argv)
-    cfg = make_config(args, pick_device(args.device), world=max(nproc, 1))   # the config the launched run will hash
+    args = get_args_parser().parse_args(train_argv(s, arch, point, seed, store, data_root))
+    cfg = make_config(args, pick_device(args.device), world=max(nproc, 1))   # built once: the run is given it
     rec = find_record(store, cfg)
     if rec is not None: return rec
     what = f"the training of {arch.name} at {label(point)} (seed {seed})"
     if (e := stored_divergence(store, cfg, what)) is not None: raise e   # a stored result: not run again
     _not_run(f"{what[:-1]}, config {config_hash(cfg)})", store)
     _wait_if_paused()
-    if nproc == 0: rec = train_run(args)
+    if nproc == 0: rec = train_run(args, cfg)
     else:
+        cfg_file = Path(log_dir) / f"train-{config_hash(cfg)}.json"
+        cfg_file.parent.mkdir(parents=True, exist_ok=True); cfg_file.write_text(json.dumps(cfg))
+        argv = ["--config", str(cfg_file), "--preset", s.train["preset"], "--results", str(store), "--quiet"]
+        if data_root: argv += ["--data-root", str(data_root)]
         try: rec = _torchrun("train", "width_transfer.train", argv, nproc, store, cfg, log_dir)
         except RuntimeError:   # the processes recorded a divergence: say so, not just "failed"
             if (e := stored_divergence(store, cfg, what)) is None: raise

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_train.ipynb #b0c183f1
 from __future__ import annotations
-import argparse, contextlib, math, os, sys, time
+import argparse, contextlib, json, math, os, sys, time
 from pathlib import Path
 import torch
 import torch.distributed as dist
@@ -25,13 +25,13 @@ from .results import (check_store, check_writable, find_record, record_path, sav
 
 # %% auto #0
 __all__ = ['PRESETS', 'PAPER_EPOCHS', 'ENGINE_VERSION', 'lr_at', 'param_groups', 'train_one_epoch', 'evaluate', 'check_number',
-           'make_config', 'get_args_parser', 'load_data', 'run', 'main']
+           'make_config', 'get_args_parser', 'load_data', 'check_config', 'run', 'main']
 
 # %% ../nbs/08_train.ipynb #14d30bd0
 PRESETS = {
     "smoke": dict(epochs=1, batch_size=64, base_lr=0.2, momentum=0.9, wd=5e-4, label_smoothing=0.1,
                   warmup_epochs=0.0, schedule="cosine", data_fraction=0.01, val_fraction=0.1),
-    "cpu": dict(epochs=5, batch_size=256, base_lr=0.05, momentum=0.9, wd=5e-4, label_smoothing=0.1,
+    "cpu": dict(epochs=4, batch_size=64, base_lr=0.4, momentum=0.9, wd=5e-4, label_smoothing=0.1,
                 warmup_epochs=0.5, schedule="cosine", data_fraction=1.0, val_fraction=1.0),
     "gpu": dict(epochs=30, batch_size=256, base_lr=0.1, momentum=0.9, wd=5e-4, label_smoothing=0.1,
                 warmup_epochs=2.0, schedule="cosine", data_fraction=1.0, val_fraction=1.0),
@@ -191,6 +191,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=4, help="loader processes (image folders only)")
     p.add_argument("--download", action="store_true", help="let torchvision download Fashion-MNIST if missing")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    p.add_argument("--config", default=None, help="a run's config as JSON (from make_config): the flags that define "
+                   "the run are then not read (how experiments hand a run to torchrun)")
     return p
 
 # %% ../nbs/08_train.ipynb #941daf41
@@ -225,9 +227,32 @@ def _load_checkpoint(path: Path, h: str, cfg: dict):
                                 f"it is left untouched: pass another --work-dir or move it away")
     return ck
 
-def _prepare(args, device):
+def check_config(cfg: dict, args, device) -> dict:
+    "A config given whole (`--config`, `run(args, config)`), checked against this engine, process group and data."
+    need = {"kind", "arch", "dataset", "resolution", "epochs", "batch_size", "lr", "precision", "version",
+            "world_size", "data", "channels_last", "compile"}
+    if not isinstance(cfg, dict) or cfg.get("kind") != "train" or not need <= set(cfg):
+        raise ValueError(f"a training config must be a dict of kind 'train' with {sorted(need)}")
+    if cfg["version"] != ENGINE_VERSION:
+        raise ValueError(f"the config is of engine version {cfg['version']}, this engine is {ENGINE_VERSION}")
+    if cfg["world_size"] != dist_env()[1]:
+        raise ValueError(f"the config is for {cfg['world_size']} processes, this run has {dist_env()[1]}")
+    if cfg["data"] != data_identity(cfg["dataset"], args.data_root, args.download):
+        raise ValueError(f"the config was made for other {cfg['dataset']} data than the one at "
+                         f"{args.data_root or 'the default root'}")
+    Arch(**cfg["arch"]).validate()
+    return cfg
+
+def _config(args, device, config=None) -> dict:
+    "The run's config: `config` (or `--config`'s file) checked, else built from the flags."
+    if config is None and args.config is not None:
+        try: config = json.loads(Path(args.config).read_text())
+        except (OSError, ValueError) as e: raise ValueError(f"--config {args.config}: not a readable JSON config ({e})") from None
+    return make_config(args, device) if config is None else check_config(config, args, device)
+
+def _prepare(args, device, config=None):
     "Everything checked before any work: (config, its hash, store, checkpoint path, the record if stored)."
-    cfg = make_config(args, device)
+    cfg = _config(args, device, config)
     h = config_hash(cfg)
     store = check_store(args.results or Path("results") / args.preset)
     if args.resume and not Path(args.resume).is_file(): raise ValueError(f"--resume {args.resume}: no such checkpoint")
@@ -243,10 +268,11 @@ def _stored(rank, store, cfg, h):
              f"({rec['epochs']} epochs, seed {rec['config']['seed']}); nothing trained")
     return rec
 
-def run(args) -> dict:
-    "Train the run described by `args` (from `get_args_parser`) unless it is in the store; return its record."
+def run(args, config: dict | None = None) -> dict:
+    """Train the run described by `args` (from `get_args_parser`), or by `config` when given (built once by the
+    caller with `make_config`), unless it is in the store; return its record."""
     device = pick_device(args.device)
-    cfg, h, store, ckpt_path, rec = _prepare(args, device)
+    cfg, h, store, ckpt_path, rec = _prepare(args, device, config)
     rank, world, _ = dist_env()
     if (rec := _stored(rank, store, cfg, h)) is not None: return rec
     arch = Arch(**cfg["arch"])
