@@ -112,6 +112,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     (["--lr", "nan"], {}, "--lr must be a finite number > 0, got nan"),
     (["--wd", "inf"], {}, "--wd must be a finite number >= 0, got inf"),
     (["--width", "1e4"], {}, "would need about"),
+    (["--preset", "huge"], {}, "invalid choice: 'huge'"),
 ])
 def test_bad_input_stops_before_training(tmp_path, extra, envkw, message):
     p = train(tmp_path, "--epochs", "1", *extra, check=False, **envkw)

@@ -228,26 +228,15 @@ def _parse_set(items) -> dict:
     return out
 
 def get_args_parser() -> argparse.ArgumentParser:
+    "`wt-optimize`'s flags: the shared ones (`train.add_run_flags`) and the search's."
+    from width_transfer.train import add_run_flags
     p = argparse.ArgumentParser("wt-optimize", description="Optimize the widths of a network; one record per search.",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--algorithm", required=True, choices=ALGORITHMS)
-    p.add_argument("--arch", default="resnet18", help="network name, Arch JSON, or a JSON file")
-    p.add_argument("--width", type=float, default=1.0, help="width multiplier applied to --arch")
-    p.add_argument("--depth", type=float, default=1.0, help="depth multiplier applied to --arch")
-    p.add_argument("--dataset", default="fashion_mnist")
-    p.add_argument("--data-root", default=None, help="dataset folder (Fashion-MNIST: Debian's files by default)")
-    p.add_argument("--resolution", type=int, default=None, help="image size (default: the dataset's)")
-    p.add_argument("--data-fraction", type=float, default=1.0, help="class-balanced fraction of the training set")
-    p.add_argument("--data-seed", type=int, default=0, help="seed of the class-balanced subset")
+    p.add_argument("--algorithm", required=True, choices=ALGORITHMS, help="the width optimizer (see OPTIMIZERS)")
+    add_run_flags(p, OPTIMIZER_PRESETS, "the algorithm's settings of a scale (see OPTIMIZER_PRESETS)")
     p.add_argument("--target-flops", type=float, default=None, help="MACs to match (default: the arch's at --resolution)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--preset", default="cpu", choices=list(OPTIMIZER_PRESETS), help="the algorithm's settings of a scale")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one setting (repeatable)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one setting (repeatable; values are JSON)")
     p.add_argument("--divisor", type=int, default=1, help="every width a multiple of this")
-    p.add_argument("--results", default=None, help="results store (default: results/<preset>)")
-    p.add_argument("--work-dir", default=os.environ.get("WT_WORK", "work"), help="checkpoints go to <work-dir>/checkpoints")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--workers", type=int, default=4, help="loader processes (image folders only)")
     return p
 
 def _checked_args(args):
@@ -259,6 +248,7 @@ def _checked_args(args):
     if args.target_flops is not None: check_number("--target-flops", args.target_flops)
     for flag in ("seed", "data_seed", "workers"): check_number(f"--{flag.replace('_', '-')}", getattr(args, flag), low_ok=True, integer=True)
     check_number("--divisor", args.divisor, low=1, low_ok=True, integer=True)
+    if args.data_fraction is None: args.data_fraction = 1.0   # a search sees all the images unless told
     check_fraction(args.data_fraction)
 
 def dist_env_world() -> int:

@@ -25,7 +25,7 @@ from .results import (check_store, check_writable, find_record, record_path, sav
 
 # %% auto #0
 __all__ = ['PRESETS', 'PAPER_EPOCHS', 'ENGINE_VERSION', 'lr_at', 'param_groups', 'train_one_epoch', 'evaluate', 'check_number',
-           'make_config', 'get_args_parser', 'load_data', 'check_config', 'run', 'main']
+           'make_config', 'add_run_flags', 'get_args_parser', 'load_data', 'check_config', 'run', 'main']
 
 # %% ../nbs/08_train.ipynb #14d30bd0
 PRESETS = {
@@ -164,31 +164,39 @@ def _channels_last(flag: str, arch: Arch, device) -> bool:
     return auto_precision(arch, device)[1] if flag == "auto" else flag == "on"
 
 # %% ../nbs/08_train.ipynb #a6fb72eb
-def get_args_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser("wt-train", description="Train a network of given widths; one record per run.",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def add_run_flags(p: argparse.ArgumentParser, presets, preset_help: str) -> argparse.ArgumentParser:
+    "The flags `wt-train` and `wt-optimize` share, defined once: the network, its data, seeds, store, device."
     p.add_argument("--arch", default="resnet18", help=f"network ({', '.join(NETWORKS)}), Arch JSON, or a JSON file")
+    p.add_argument("--width", type=float, default=1.0, help="width multiplier applied to --arch")
+    p.add_argument("--depth", type=float, default=1.0, help="depth multiplier applied to --arch")
     p.add_argument("--dataset", default="fashion_mnist", help=f"one of {', '.join(DATASETS)}")
     p.add_argument("--data-root", default=None, help="dataset folder (Fashion-MNIST: Debian's files by default)")
     p.add_argument("--resolution", type=int, default=None, help="image size (default: the dataset's)")
-    p.add_argument("--data-fraction", type=float, default=None, help="class-balanced fraction of the training set (default: the preset's)")
+    p.add_argument("--data-fraction", type=float, default=None,
+                   help="class-balanced fraction of the training set (default: the preset's, or all)")
     p.add_argument("--data-seed", type=int, default=0, help="seed of the class-balanced subset")
-    p.add_argument("--width", type=float, default=1.0, help="width multiplier applied to --arch")
-    p.add_argument("--depth", type=float, default=1.0, help="depth multiplier applied to --arch")
+    p.add_argument("--seed", type=int, default=0, help="seed of the run")
+    p.add_argument("--preset", default="cpu", choices=list(presets), help=preset_help)
+    p.add_argument("--results", default=None, help="results store (default: results/<preset>)")
+    p.add_argument("--work-dir", default=os.environ.get("WT_WORK", "work"),
+                   help="checkpoints go to <work-dir>/checkpoints, locks to <work-dir>/locks")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: a GPU when there is one")
+    p.add_argument("--workers", type=int, default=4, help="loader processes (image folders only)")
+    return p
+
+def get_args_parser() -> argparse.ArgumentParser:
+    "`wt-train`'s flags: the shared ones (`add_run_flags`) and the training recipe's."
+    p = argparse.ArgumentParser("wt-train", description="Train a network of given widths; one record per run.",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_run_flags(p, PRESETS, "the training recipe of a scale (see PRESETS)")
     p.add_argument("--epochs", type=int, default=None, help="default: the preset's")
     p.add_argument("--batch-size", type=int, default=None, help="global batch size over all processes (default: the preset's)")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: preset base lr x batch / 256)")
     p.add_argument("--wd", type=float, default=None, help="weight decay (default: the preset's)")
-    p.add_argument("--seed", type=int, default=0, help="training seed")
-    p.add_argument("--preset", default="cpu", help=f"hyperparameters of a scale: {', '.join(PRESETS)}")
-    p.add_argument("--results", default=None, help="results store (default: results/<preset>)")
-    p.add_argument("--work-dir", default=os.environ.get("WT_WORK", "work"), help="checkpoints go to <work-dir>/checkpoints")
     p.add_argument("--resume", default=None, help="a checkpoint to resume from (default: this config's own, if any)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"], help="auto: measured per network and device")
-    p.add_argument("--channels-last", default="auto", choices=["auto", "on", "off"])
+    p.add_argument("--channels-last", default="auto", choices=["auto", "on", "off"], help="memory layout (auto: where correct and faster)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (slower on the 2-core CPU)")
-    p.add_argument("--workers", type=int, default=4, help="loader processes (image folders only)")
     p.add_argument("--download", action="store_true", help="let torchvision download Fashion-MNIST if missing")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     p.add_argument("--config", default=None, help="a run's config as JSON (from make_config): the flags that define "
