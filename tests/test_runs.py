@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from width_transfer.experiments import SCALES, network, train
+from width_transfer.scales import SCALES, network
+from width_transfer.runs import train
 from width_transfer.results import load_results
 from width_transfer.transfer import Projection
 
@@ -69,7 +70,7 @@ def test_paper_notebook_with_papermill_parameters(tmp_path):
 
 
 def test_search_under_torchrun_once(tmp_path, monkeypatch):
-    from width_transfer.experiments import search
+    from width_transfer.runs import search
     monkeypatch.setenv("OMP_NUM_THREADS", "1"); monkeypatch.setenv("WT_WORK", str(tmp_path / "work"))
     two = dataclasses.replace(SMOKE, nproc=2)
     logs = tmp_path / "logs"
@@ -84,7 +85,7 @@ def test_search_under_torchrun_once(tmp_path, monkeypatch):
 
 
 def test_diverged_search_under_torchrun_is_recorded(tmp_path, monkeypatch):
-    from width_transfer.experiments import search
+    from width_transfer.runs import search
     from width_transfer.results import Diverged
     monkeypatch.setenv("OMP_NUM_THREADS", "1"); monkeypatch.setenv("WT_WORK", str(tmp_path / "work"))
     two, logs = dataclasses.replace(SMOKE, nproc=2), tmp_path / "logs"
