@@ -22,6 +22,7 @@ LAYOUTS = {
     "mbconv": ("expand", "dw", "se", "project"),
 }
 
+# %% ../nbs/00_arch.ipynb #8ac0ae17
 def _mbv2_stages(table):
     "Base widths of MobileNetV2-style stages from rows (t, c, n, s): expansion, out, blocks, stride."
     stages, w_in = [], 32
@@ -33,6 +34,7 @@ def _mbv2_stages(table):
         stages.append(blocks)
     return stages
 
+# %% ../nbs/00_arch.ipynb #7621b2bc
 def _mbconv_stages(table, stem):
     "Base widths of EfficientNet stages from rows (t, k, s, c, n); the SE width is block input // 4."
     stages, w_in = [], stem
@@ -45,33 +47,40 @@ def _mbconv_stages(table, stem):
         stages.append(blocks)
     return stages
 
-_MBV2 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
-# EfficientNet-B3: B0's rows (t, k, s, c, n) after width x1.2 (to multiples of 8) and depth x1.4 (ceil)
+# %% ../nbs/00_arch.ipynb #5077fbf5
+_MBV2 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+         (6, 320, 1, 1)]
+# EfficientNet-B3: B0's rows (t, k, s, c, n) after width x1.2 (to multiples of 8)
+# and depth x1.4 (ceil)
 _EFFB3 = [(1, 3, 1, 24, 2), (6, 3, 2, 32, 3), (6, 5, 2, 48, 3), (6, 3, 2, 96, 5), (6, 5, 1, 136, 5),
           (6, 5, 2, 232, 6), (6, 3, 1, 384, 2)]
 
+# %% ../nbs/00_arch.ipynb #8440320e
 def _resnet_stages(block: str, depths) -> list:
     "Base widths of ResNet stages of `block`s (64, 128, 256, 512 wide) with `depths` blocks."
     mult = 4 if block == "bottleneck" else 1
     return [[([w, w, w * mult] if block == "bottleneck" else [w, w]) for _ in range(d)]
             for w, d in zip((64, 128, 256, 512), depths)]
 
+# %% ../nbs/00_arch.ipynb #1428dc05
 def _tuplify(stages):
     return tuple(tuple(tuple(b) for b in s) for s in stages)
 
+# %% ../nbs/00_arch.ipynb #5c14c008
 @dataclass(frozen=True)
 class Family:
-    "What the widths of a network family cannot change: one entry of `FAMILIES`, read wherever a family differs."
-    builder: str             # the model class that builds it: "resnet" or "mobile" (see `models.BUILDERS`)
+    ("What the widths of a network family cannot change: one entry of `FAMILIES`, "
+     "read wherever a family differs.")
+    builder: str             # model class that builds it: "resnet" or "mobile" (`models.BUILDERS`)
     kinds: tuple             # block kind of every stage (a `LAYOUTS` key)
     strides: tuple           # stride of every stage's first block
     kernels: tuple           # depthwise kernel of every stage (3 for ResNets)
     stem: int                # base width of the stem conv
-    head: int | None         # base width of the 1x1 head conv (None: no head, the classifier reads the last stage)
+    head: int | None         # base width of the 1x1 head conv (None: classifier reads last stage)
     stages: tuple            # base widths: stages of blocks of `LAYOUTS` entries
     act: str = "relu"        # activation: relu (ResNet), relu6 (MobileNetV2), silu (EfficientNet)
     fixed_stages: tuple = () # stages whose block count the depth multiplier keeps
-    pool_counted: bool = True   # whether thop counts the global pool (torchvision's MobileNetV2 pools functionally)
+    pool_counted: bool = True   # whether thop counts the global pool (not MobileNetV2's)
     paper_epochs: int = 100  # training epochs of the paper-scale recipe
     cpu_bf16: bool = False   # bf16 measured faster than fp32 on an AVX512-BF16 CPU (ResNets)
 
@@ -79,32 +88,38 @@ class Family:
         "Stride of the stem (and, in a ResNet, its max-pool); 1 for small inputs."
         return 1 if small_input else (4 if self.builder == "resnet" else 2)
 
+# %% ../nbs/00_arch.ipynb #95e572ab
 def _resnet(block: str, depths) -> Family:
-    return Family("resnet", (block,) * 4, (1, 2, 2, 2), (3,) * 4, 64, None, _tuplify(_resnet_stages(block, depths)),
-                  cpu_bf16=True)
+    return Family("resnet", (block,) * 4, (1, 2, 2, 2), (3,) * 4, 64, None,
+                  _tuplify(_resnet_stages(block, depths)), cpu_bf16=True)
 
+# %% ../nbs/00_arch.ipynb #ccd25384
 FAMILIES = {
     "resnet18": _resnet("basic", [2, 2, 2, 2]),
     "resnet34": _resnet("basic", [3, 4, 6, 3]),
     "resnet50": _resnet("bottleneck", [3, 4, 6, 3]),
     "resnet101": _resnet("bottleneck", [3, 4, 23, 3]),
-    "mobilenetv2": Family("mobile", ("mbv2_t1",) + ("mbv2",) * 6, tuple(r[3] for r in _MBV2), (3,) * 7, 32, 1280,
-                          _tuplify(_mbv2_stages(_MBV2)), act="relu6", fixed_stages=(0, 6), pool_counted=False,
-                          paper_epochs=250),
-    "efficientnet_b3": Family("mobile", ("mbconv_t1",) + ("mbconv",) * 6, tuple(r[2] for r in _EFFB3),
-                              tuple(r[1] for r in _EFFB3), 40, 1536, _tuplify(_mbconv_stages(_EFFB3, 40)),
-                              act="silu", paper_epochs=250),
+    "mobilenetv2": Family("mobile", ("mbv2_t1",) + ("mbv2",) * 6, tuple(r[3] for r in _MBV2),
+                          (3,) * 7, 32, 1280, _tuplify(_mbv2_stages(_MBV2)), act="relu6",
+                          fixed_stages=(0, 6), pool_counted=False, paper_epochs=250),
+    "efficientnet_b3": Family("mobile", ("mbconv_t1",) + ("mbconv",) * 6,
+                              tuple(r[2] for r in _EFFB3), tuple(r[1] for r in _EFFB3), 40, 1536,
+                              _tuplify(_mbconv_stages(_EFFB3, 40)), act="silu", paper_epochs=250),
 }
 NETWORKS = tuple(FAMILIES)
 
 # %% ../nbs/00_arch.ipynb #fe7d5c99
-def has_identity(name: str, stage: int, block: int) -> bool:
+def has_identity(name: str,  # network family, one of `NETWORKS`
+                 stage: int, # stage index, from 0
+                 block: int, # block index within the stage, from 0
+                ) -> bool:
     "Does block `block` of stage `stage` of network `name` add its input to its output?"
     if block > 0: return True
     f = FAMILIES[name]
     w_in = f.stem if stage == 0 else f.stages[stage - 1][-1][-1]
     return f.strides[stage] == 1 and w_in == f.stages[stage][0][-1]
 
+# %% ../nbs/00_arch.ipynb #c5fb7a79
 def _check_name(name):
     if name not in FAMILIES:
         raise ValueError(f"unknown network {name!r}; supported networks: {', '.join(NETWORKS)}")
@@ -124,8 +139,9 @@ class Arch:
     def __post_init__(self):
         _check_name(self.name)
         try: object.__setattr__(self, "stages", _tuplify(self.stages))
-        except TypeError: raise ValueError(f"{self.name}: stages must be a list of stages, each a list "
-                                           f"of blocks, each a list of widths; got {self.stages!r}") from None
+        except TypeError:
+            raise ValueError(f"{self.name}: stages must be a list of stages, each a list of "
+                             f"blocks, each a list of widths; got {self.stages!r}") from None
 
     def depths(self) -> list[int]:
         "Blocks per stage."
@@ -138,7 +154,8 @@ class Arch:
 
     def layer_names(self) -> list[str]:
         "A readable name for every entry of `widths()`, e.g. 's2.b0.conv1'."
-        names = ["stem"] + [f"s{i+1}.b{j}.{e}" for i, s in enumerate(self.stages) for j, b in enumerate(s)
+        names = ["stem"] + [f"s{i+1}.b{j}.{e}" for i, s in enumerate(self.stages)
+                            for j, b in enumerate(s)
                             for e in LAYOUTS[FAMILIES[self.name].kinds[i]][:len(b)]]
         return names + (["head"] if self.head is not None else [])
 
@@ -146,7 +163,8 @@ class Arch:
         "The same network with `widths` (in the order of `widths()`) as its channel counts."
         widths = list(widths)
         if len(widths) != len(self.widths()):
-            raise ValueError(f"{self.name}: expected {len(self.widths())} widths, got {len(widths)}")
+            raise ValueError(f"{self.name}: expected {len(self.widths())} widths, "
+                             f"got {len(widths)}")
         it = iter(widths[1:])
         stages = [[[next(it) for _ in b] for b in s] for s in self.stages]
         head = next(it) if self.head is not None else None
@@ -154,12 +172,14 @@ class Arch:
 
     def replace(self, **kw) -> Arch:
         "A copy with some fields changed."
-        d = self.to_dict(); d.update(kw)
+        d = self.to_dict()
+        d.update(kw)
         return Arch(**d)
 
     def to_dict(self) -> dict:
-        return dict(name=self.name, stem=self.stem, stages=[[list(b) for b in s] for s in self.stages],
-                    head=self.head, in_channels=self.in_channels, num_classes=self.num_classes,
+        return dict(name=self.name, stem=self.stem,
+                    stages=[[list(b) for b in s] for s in self.stages], head=self.head,
+                    in_channels=self.in_channels, num_classes=self.num_classes,
                     small_input=self.small_input)
 
     def to_json(self) -> str:
@@ -183,66 +203,79 @@ def _block_inputs(arch):
     for s in arch.stages:
         ins = []
         for b in s:
-            ins.append(w); w = b[-1]
+            ins.append(w)
+            w = b[-1]
         out.append(ins)
     return out
 
+# %% ../nbs/00_arch.ipynb #84af2b2c
 def _validate(self) -> Arch:
     "Raise ValueError naming the offending stage/block; return self when valid."
     fam, n = FAMILIES[self.name], self.name
     for k in ("in_channels", "num_classes"):
         v = getattr(self, k)
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1: raise ValueError(f"{n}: {k} must be an integer >= 1, got {v!r}")
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{n}: {k} must be an integer >= 1, got {v!r}")
     def _w(v, where):
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise ValueError(f"{n}: width of {where} must be an integer >= 1, got {v!r}")
     _w(self.stem, "the stem")
     if (fam.head is None) != (self.head is None):
-        raise ValueError(f"{n}: head must be {'None' if fam.head is None else 'an integer width'}, got {self.head!r}")
+        raise ValueError(f"{n}: head must be {'None' if fam.head is None else 'an integer width'}, "
+                         f"got {self.head!r}")
     if self.head is not None: _w(self.head, "the head")
     if len(self.stages) != len(fam.stages):
         raise ValueError(f"{n} has {len(fam.stages)} stages, got {len(self.stages)}")
     for i, (s, ins) in enumerate(zip(self.stages, _block_inputs(self))):
-        if not s: raise ValueError(f"{n}: stage {i+1} has no blocks; every stage needs at least one")
+        if not s:
+            raise ValueError(f"{n}: stage {i+1} has no blocks; every stage needs at least one")
         names = LAYOUTS[fam.kinds[i]]
         for j, (b, w_in) in enumerate(zip(s, ins)):
             where = f"stage {i+1} block {j}"
             if len(b) != len(names):
-                raise ValueError(f"{n}: {where} has {len(b)} widths, expected {len(names)} ({', '.join(names)})")
+                raise ValueError(f"{n}: {where} has {len(b)} widths, "
+                                 f"expected {len(names)} ({', '.join(names)})")
             for e, v in zip(names, b): _w(v, f"{where} {e}")
             if has_identity(n, i, j) and b[-1] != w_in:
-                raise ValueError(f"{n}: {where} has an identity shortcut joining input width {w_in} and "
-                                 f"output width {b[-1]}; they must be equal")
+                raise ValueError(f"{n}: {where} has an identity shortcut joining input width "
+                                 f"{w_in} and output width {b[-1]}; they must be equal")
             if "dw" in names:
-                d = names.index("dw"); tied = b[d - 1] if d > 0 else w_in
+                d = names.index("dw")
+                tied = b[d - 1] if d > 0 else w_in
                 if b[d] != tied:
-                    raise ValueError(f"{n}: {where} depthwise conv has width {b[d]} but its input has {tied}; "
-                                     f"a depthwise conv keeps its width")
+                    raise ValueError(f"{n}: {where} depthwise conv has width {b[d]} but its input "
+                                     f"has {tied}; a depthwise conv keeps its width")
     return self
 Arch.validate = _validate
 
 # %% ../nbs/00_arch.ipynb #154aca30
 def tied_groups(self) -> list[list[int]]:
     "Partition of `widths()` indices into groups that must share one width (shortcuts, depthwise)."
-    ws = self.widths(); parent = list(range(len(ws)))
+    ws = self.widths()
+    parent = list(range(len(ws)))
     def find(i):
-        while parent[i] != i: parent[i] = parent[parent[i]]; i = parent[i]
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
         return i
     def union(i, j): parent[find(i)] = find(j)
     prev_out, k = 0, 1                     # flat index of the current block input; next entry index
     for i, s in enumerate(self.stages):
         names = LAYOUTS[FAMILIES[self.name].kinds[i]]
         for j, b in enumerate(s):
-            idx = list(range(k, k + len(b))); k += len(b)
+            idx = list(range(k, k + len(b)))
+            k += len(b)
             if has_identity(self.name, i, j): union(idx[-1], prev_out)
             if "dw" in names:
-                d = names.index("dw"); union(idx[d], idx[d - 1] if d > 0 else prev_out)
+                d = names.index("dw")
+                union(idx[d], idx[d - 1] if d > 0 else prev_out)
             prev_out = idx[-1]
     groups = {}
     for i in range(len(ws)): groups.setdefault(find(i), []).append(i)
     return sorted(groups.values())
 Arch.tied_groups = tied_groups
 
+# %% ../nbs/00_arch.ipynb #00a3fa76
 def group_index(self) -> list[int]:
     "For every entry of `widths()`, the index of its group in `tied_groups()`."
     out = [0] * len(self.widths())
@@ -252,7 +285,11 @@ def group_index(self) -> list[int]:
 Arch.group_index = group_index
 
 # %% ../nbs/00_arch.ipynb #2b36a2cd
-def base_arch(name: str, num_classes: int = 1000, in_channels: int = 3, small_input: bool = False) -> Arch:
+def base_arch(name: str,                 # network family, one of `NETWORKS`
+              num_classes: int = 1000,   # classifier outputs
+              in_channels: int = 3,      # image channels (1 for Fashion-MNIST)
+              small_input: bool = False, # stride-1 stem without max-pool, for 28-32 px images
+             ) -> Arch:
     "torchvision's channel counts for network `name` at width 1 and depth 1."
     _check_name(name)
     f = FAMILIES[name]
@@ -263,14 +300,20 @@ def round_width(w: float, divisor: int = 1) -> int:
     "Round a real width half up to a multiple of `divisor`, at least `divisor`."
     return max(divisor, int(math.floor(w / divisor + 0.5)) * divisor)
 
+# %% ../nbs/00_arch.ipynb #42ba4f42
 def _check_multiplier(m, what):
     if isinstance(m, bool) or not isinstance(m, (int, float)) or not math.isfinite(m) or m <= 0:
         raise ValueError(f"{what} must be a finite number > 0, got {m!r}")
 
-def scale_width(arch: Arch, m: float, divisor: int = 1) -> Arch:
+# %% ../nbs/00_arch.ipynb #dd2e8269
+def scale_width(arch: Arch,       # the network to scale; it is validated first
+                m: float,         # width multiplier, a finite number > 0
+                divisor: int = 1, # widths become multiples of it (e.g. 8 for hardware)
+               ) -> Arch:
     "Every width of `arch` times `m`, rounded (half up) to a multiple of `divisor`, at least 1."
     _check_multiplier(m, "width multiplier")
-    if not isinstance(divisor, int) or divisor < 1: raise ValueError(f"divisor must be an integer >= 1, got {divisor!r}")
+    if not isinstance(divisor, int) or divisor < 1:
+        raise ValueError(f"divisor must be an integer >= 1, got {divisor!r}")
     arch.validate()
     return arch.with_widths([round_width(w * m, divisor) for w in arch.widths()])
 
@@ -278,10 +321,12 @@ def scale_width(arch: Arch, m: float, divisor: int = 1) -> Arch:
 def _fixed_stages(arch):
     return set(FAMILIES[arch.name].fixed_stages)
 
+# %% ../nbs/00_arch.ipynb #9e2020e8
 def stage_depth(n: int, d: float) -> int:
     "Blocks of a stage of `n` blocks after depth multiplier `d`."
     return max(1, int(math.floor(n * d + 0.5)))
 
+# %% ../nbs/00_arch.ipynb #a0d6693a
 def scale_depth(arch: Arch, d: float) -> Arch:
     "Blocks per stage times `d`, new blocks copying the stage's last block."
     _check_multiplier(d, "depth multiplier")

@@ -20,45 +20,61 @@ __all__ = ['STORE_SCHEMA', 'REQUIRED', 'CHECKPOINT_MAGIC', 'CPU_FEATURES', 'iden
 STORE_SCHEMA = 2   # 2: records carry a checksum of their contents and the identity fields below
 REQUIRED = ("kind", "hash", "config")
 
-def identity_fields(version: int, world_size: int, data: str, channels_last: bool) -> dict:
+# %% ../nbs/05_results.ipynb #4164d839
+def identity_fields(
+    version: int, # the version of the mechanism that computes the run (raised when it changes)
+    world_size: int, # the number of processes
+    data: str, # what is trained on, by content (a hash), not by the folder it is read from
+    channels_last: bool, # the memory layout
+) -> dict:
     "The fields that every run's config holds besides its settings (see above); checked here."
     for n, v in dict(version=version, world_size=world_size).items():
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{n} must be an integer >= 1, got {v!r}")
     if not isinstance(data, str) or not data:
         raise ValueError(f"data must be a non-empty identity string, got {data!r}")
-    return dict(version=version, world_size=world_size, data=data, channels_last=bool(channels_last))
+    return dict(version=version, world_size=world_size, data=data,
+                channels_last=bool(channels_last))
 
 # %% ../nbs/05_results.ipynb #b5b4fd63
 class CorruptRecord(ValueError):
     "A record file that is unreadable, incomplete, or edited (its hash or checksum does not match)."
 
 class LegacyRecord(CorruptRecord):
-    "A record of an earlier store schema: kept as history, never reused (`width_transfer.migrate` maps it)."
+    ("A record of an earlier store schema: kept as history, never reused "
+     "(`width_transfer.migrate` maps it).")
 
+# %% ../nbs/05_results.ipynb #b0c11fde
 def canonical(obj: dict) -> str:
     "The canonical, strict JSON text of `obj` (sorted keys, no spaces); NaN or infinity is refused."
     try: return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except ValueError:
         bad = sorted(k for k, v in _flat(obj) if isinstance(v, float) and not math.isfinite(v))
-        raise ValueError(f"NaN or infinite value in {', '.join(bad) or 'a value'}: records are strict JSON") from None
+        raise ValueError(f"NaN or infinite value in {', '.join(bad) or 'a value'}: "
+                         "records are strict JSON") from None
 
+# %% ../nbs/05_results.ipynb #bd69fe29
 def _flat(obj, prefix=""):
     "(dotted key, value) pairs of a nested dict/list."
-    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    items = (obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list)
+             else ())
     for k, v in items:
         key = f"{prefix}{k}"
         if isinstance(v, (dict, list)): yield from _flat(v, key + ".")
         else: yield key, v
 
+# %% ../nbs/05_results.ipynb #87b0b125
 def config_hash(config: dict) -> str:
     "First 16 hex digits of the SHA-256 of the canonical config: the record's name."
     return hashlib.sha256(canonical(config).encode()).hexdigest()[:16]
 
+# %% ../nbs/05_results.ipynb #d7210dff
 def record_checksum(record: dict) -> str:
     "SHA-256 of the canonical record without its `checksum` field: what an edit would change."
-    return hashlib.sha256(canonical({k: v for k, v in record.items() if k != "checksum"}).encode()).hexdigest()
+    return hashlib.sha256(
+        canonical({k: v for k, v in record.items() if k != "checksum"}).encode()).hexdigest()
 
+# %% ../nbs/05_results.ipynb #c6a53877
 def record_path(store, config_or_hash) -> Path:
     "Where the record of a config (or a hash) lives in `store`."
     h = config_or_hash if isinstance(config_or_hash, str) else config_hash(config_or_hash)
@@ -69,8 +85,14 @@ def check_store(store) -> Path:
     "Create `store` if needed and make sure we can write there; raise a ValueError saying why not."
     return check_writable(store, "results directory", "--results")
 
-def check_writable(folder, what: str = "folder", flag: str = "another folder") -> Path:
-    "Create `folder` if needed and prove a file can be written there; a ValueError naming it if not."
+# %% ../nbs/05_results.ipynb #a6233255
+def check_writable(
+    folder, # the folder to create and check
+    what: str = "folder", # what the folder is, for the message
+    flag: str = "another folder", # the option that sets it, for the message
+) -> Path:
+    ("Create `folder` if needed and prove a file can be written there; a ValueError naming it "
+     "if not.")
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -80,9 +102,11 @@ def check_writable(folder, what: str = "folder", flag: str = "another folder") -
                          f"folder you can write to") from None
     return folder
 
+# %% ../nbs/05_results.ipynb #2827688d
 def _no_nan(token):
     raise ValueError(f"{token} is not strict JSON")
 
+# %% ../nbs/05_results.ipynb #7814e8a2
 def load_record(path, legacy: bool = False) -> dict:
     """A record from its file. `CorruptRecord` if it is unreadable, incomplete, or its name, hash or
     checksum does not match; `LegacyRecord` for a record of an earlier schema unless `legacy`."""
@@ -96,14 +120,16 @@ def load_record(path, legacy: bool = False) -> dict:
         raise CorruptRecord(f"{path}: hash {rec['hash']} does not match its config or file name")
     if rec.get("schema") is None:
         if legacy: return rec
-        raise LegacyRecord(f"{path}: a record of the first store schema (no checksum); it is kept as history "
-                           f"and never reused (python -m width_transfer.migrate maps such records)")
+        raise LegacyRecord(f"{path}: a record of the first store schema (no checksum); it is kept "
+                           f"as history and never reused (python -m width_transfer.migrate maps "
+                           f"such records)")
     if rec.get("checksum") != record_checksum(rec):
-        raise CorruptRecord(f"{path}: its contents do not match its checksum (edited or damaged after it was "
-                            f"written), so it is not used. Restore it (git checkout -- {path}) or move it away "
-                            f"to run again")
+        raise CorruptRecord(f"{path}: its contents do not match its checksum (edited or damaged "
+                            f"after it was written), so it is not used. Restore it (git checkout "
+                            f"-- {path}) or move it away to run again")
     return rec
 
+# %% ../nbs/05_results.ipynb #617959ce
 def find_record(store, config: dict) -> dict | None:
     "The record of `config` in `store`, or None; an edited or damaged one raises `CorruptRecord`."
     p = record_path(store, config)
@@ -113,24 +139,30 @@ def find_record(store, config: dict) -> dict | None:
 def _atomic_bytes(path: Path, data: bytes, overwrite: bool):
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f: f.write(data); f.flush(); os.fsync(f.fileno())
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         if overwrite: os.replace(tmp, path)
         else: os.link(tmp, path)           # fails if `path` exists: never overwrite a record
     finally:
         if os.path.exists(tmp): os.unlink(tmp)
 
+# %% ../nbs/05_results.ipynb #035b7399
 def save_record(store, record: dict) -> Path:
-    "Write `record` (with its config) atomically as `<store>/<hash>.json`, with its checksum; never overwrite."
-    if not isinstance(record.get("config"), dict): raise ValueError("a record needs a 'config' dict")
-    record = {"kind": record["config"].get("kind", "run"), **record, "hash": config_hash(record["config"]),
-              "schema": STORE_SCHEMA}
-    record["checksum"] = record_checksum(record)          # also refuses NaN anywhere: strict JSON only
+    ("Write `record` (with its config) atomically as `<store>/<hash>.json`, with its checksum; "
+     "never overwrite.")
+    if not isinstance(record.get("config"), dict):
+        raise ValueError("a record needs a 'config' dict")
+    record = {"kind": record["config"].get("kind", "run"), **record,
+              "hash": config_hash(record["config"]), "schema": STORE_SCHEMA}
+    record["checksum"] = record_checksum(record)   # also refuses NaN anywhere: strict JSON only
     path = record_path(check_store(store), record["hash"])
     text = json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n"
     try: _atomic_bytes(path, text.encode(), overwrite=False)
     except FileExistsError:
-        raise ValueError(f"a record for this config already exists at {path}; it is never overwritten "
-                         f"(move it away yourself to run again)") from None
+        raise ValueError(f"a record for this config already exists at {path}; it is never "
+                         f"overwritten (move it away yourself to run again)") from None
     return path
 
 # %% ../nbs/05_results.ipynb #64627229
@@ -139,125 +171,188 @@ CHECKPOINT_MAGIC = b"width_transfer checkpoint sha256="
 class CorruptCheckpoint(ValueError):
     "A checkpoint that is unreadable, damaged or edited, or that belongs to another run."
 
+# %% ../nbs/05_results.ipynb #377b9aa2
 def save_checkpoint(obj, path) -> Path:
-    "torch.save `obj` to `path` behind a checksum header, atomically (a kill leaves the old file whole)."
+    ("torch.save `obj` to `path` behind a checksum header, atomically (a kill leaves the old file "
+     "whole).")
     import torch
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.BytesIO(); torch.save(obj, buf); payload = buf.getvalue()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    payload = buf.getvalue()
     header = CHECKPOINT_MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n"
     _atomic_bytes(path, header + payload, overwrite=True)
     return path
 
+# %% ../nbs/05_results.ipynb #2e9c82b1
 def load_checkpoint(path, what: str = "this run"):
-    "The object saved by `save_checkpoint` at `path`, after checking its checksum; `CorruptCheckpoint` if bad."
+    ("The object saved by `save_checkpoint` at `path`, after checking its checksum; "
+     "`CorruptCheckpoint` if bad.")
     import torch
     path = Path(path)
     todo = f"move it away to start {what} afresh"
     try: data = path.read_bytes()
-    except OSError as e: raise CorruptCheckpoint(f"checkpoint {path} cannot be read ({e.strerror}); {todo}") from None
+    except OSError as e:
+        raise CorruptCheckpoint(f"checkpoint {path} cannot be read ({e.strerror}); "
+                                f"{todo}") from None
     head, _, payload = data.partition(b"\n")
     if not head.startswith(CHECKPOINT_MAGIC):
-        raise CorruptCheckpoint(f"checkpoint {path} is not a width_transfer checkpoint with a checksum (damaged, or "
-                                f"written by an older version); {todo}")
+        raise CorruptCheckpoint(f"checkpoint {path} is not a width_transfer checkpoint with a "
+                                f"checksum (damaged, or written by an older version); {todo}")
     if hashlib.sha256(payload).hexdigest().encode() != head[len(CHECKPOINT_MAGIC):]:
-        raise CorruptCheckpoint(f"checkpoint {path} does not match its checksum (truncated, damaged or edited); {todo}")
+        raise CorruptCheckpoint(f"checkpoint {path} does not match its checksum (truncated, "
+                                f"damaged or edited); {todo}")
     try: return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
     except Exception as e:
-        raise CorruptCheckpoint(f"checkpoint {path} cannot be loaded safely ({type(e).__name__}); {todo}") from None
+        raise CorruptCheckpoint(f"checkpoint {path} cannot be loaded safely "
+                                f"({type(e).__name__}); {todo}") from None
 
 # %% ../nbs/05_results.ipynb #0b840796
 class RunLocked(ValueError):
     "The same run is already running (its lock is held by a live process)."
 
+# %% ../nbs/05_results.ipynb #de11cc9d
 @contextmanager
-def run_lock(work_dir, key: str, what: str = "this run"):
-    """Hold an exclusive `flock` on `<work_dir>/locks/<key>.lock` while the block runs; `RunLocked` if another
-    process holds it. The kernel releases the lock when its process dies, however it dies: no stale locks."""
+def run_lock(
+    work_dir, # the work directory; the lock file is `<work_dir>/locks/<key>.lock`
+    key: str, # the run's name (its config hash)
+    what: str = "this run", # what the run is, for the message
+):
+    """Hold an exclusive `flock` on `<work_dir>/locks/<key>.lock` while the block runs; `RunLocked`
+    if another process holds it. The kernel releases the lock when its process dies, however it
+    dies: no stale locks."""
     import fcntl
     folder = check_writable(Path(work_dir) / "locks", "work directory", "--work-dir")
     path = folder / f"{key}.lock"
     f = open(path, "a+")
     try: fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        f.seek(0); holder = f.read().strip() or "another process"; f.close()
-        raise RunLocked(f"{what} (config {key}) is already running ({holder}; lock {path}); wait for it to "
-                        f"finish") from None
+        f.seek(0)
+        holder = f.read().strip() or "another process"
+        f.close()
+        raise RunLocked(f"{what} (config {key}) is already running ({holder}; lock {path}); "
+                        f"wait for it to finish") from None
     try:
-        f.seek(0); f.truncate(); f.write(f"process {os.getpid()} on {socket.gethostname()}\n"); f.flush()
+        f.seek(0)
+        f.truncate()
+        f.write(f"process {os.getpid()} on {socket.gethostname()}\n")
+        f.flush()
         yield path
     finally:
         f.close()                                            # closing the file releases the lock
 
 # %% ../nbs/05_results.ipynb #ca7d0f81
 def git_revision(path=None) -> str:
-    "The git revision of the checkout that holds this package (with '-dirty' if modified), or 'unknown'."
+    ("The git revision of the checkout that holds this package (with '-dirty' if modified), "
+     "or 'unknown'.")
     path = path or Path(globals().get("__file__", ".")).resolve().parent   # "." in a notebook
     try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, timeout=10)
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True,
+                             text=True, timeout=10)
         if rev.returncode: return "unknown"
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=path,
                                capture_output=True, text=True, timeout=10).stdout.strip()
         return rev.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError): return "unknown"
 
-CPU_FEATURES = ("amx_bf16", "avx512_bf16", "avx512f", "avx2")   # what decides CPU training speed here, fastest first
+# %% ../nbs/05_results.ipynb #28dbd25e
+# what decides CPU training speed here, fastest first
+CPU_FEATURES = ("amx_bf16", "avx512_bf16", "avx512f", "avx2")
 
 def _cpuinfo_field(cpuinfo: str | None, key: str) -> str:
-    "The value of the first `key` line of /proc/cpuinfo (or of the text given); '' when there is none."
+    ("The value of the first `key` line of /proc/cpuinfo (or of the text given); '' when there "
+     "is none.")
     if cpuinfo is None:
         try: cpuinfo = Path("/proc/cpuinfo").read_text()
         except OSError: return ""
-    return next((l.split(":", 1)[1].strip() for l in cpuinfo.splitlines() if l.startswith(key)), "")
+    return next((l.split(":", 1)[1].strip() for l in cpuinfo.splitlines() if l.startswith(key)),
+                "")
 
+# %% ../nbs/05_results.ipynb #cc11d357
 def cpu_flags(cpuinfo: str | None = None) -> set[str]:
-    "The instruction-set flags of this CPU (from /proc/cpuinfo, or the text given); empty when unknown."
+    ("The instruction-set flags of this CPU (from /proc/cpuinfo, or the text given); empty when "
+     "unknown.")
     return set(_cpuinfo_field(cpuinfo, "flags").split())
 
+# %% ../nbs/05_results.ipynb #238642ea
 def cpu_info(cpuinfo: str | None = None) -> str:
-    "The CPU's model name, which of `CPU_FEATURES` it has, and its CPU count (from /proc/cpuinfo when not given)."
+    ("The CPU's model name, which of `CPU_FEATURES` it has, and its CPU count (from /proc/cpuinfo "
+     "when not given).")
     feats = [f for f in CPU_FEATURES if f in cpu_flags(cpuinfo)]
     model = _cpuinfo_field(cpuinfo, "model name") or platform.processor() or "unknown CPU"
-    return f"{model} ({', '.join(feats) or 'none of ' + '/'.join(CPU_FEATURES)}; {os.cpu_count()} cpus)"
+    return (f"{model} ({', '.join(feats) or 'none of ' + '/'.join(CPU_FEATURES)}; "
+            f"{os.cpu_count()} cpus)")
 
+# %% ../nbs/05_results.ipynb #9e30691c
 def provenance() -> dict:
-    "Versions and machine facts stored in every record (`cpu`: seconds are comparable only between records of one kind)."
+    ("Versions and machine facts stored in every record (`cpu`: seconds are comparable only "
+     "between records of one kind).")
     import torch, width_transfer
-    return dict(package_version=width_transfer.__version__, git_rev=git_revision(), torch_version=torch.__version__,
-                python=platform.python_version(), host=platform.node(), machine=platform.machine(), cpu=cpu_info())
+    return dict(package_version=width_transfer.__version__, git_rev=git_revision(),
+                torch_version=torch.__version__, python=platform.python_version(),
+                host=platform.node(), machine=platform.machine(), cpu=cpu_info())
 
 # %% ../nbs/05_results.ipynb #08f29a71
 class Diverged(FloatingPointError):
-    "A run whose losses went NaN or infinite; `record`: the store's record that says so (None when not stored)."
-    def __init__(self, msg: str, record=None): super().__init__(msg); self.record = record
+    ("A run whose losses went NaN or infinite; `record`: the store's record that says so (None "
+     "when not stored).")
+    def __init__(self, msg: str, record=None):
+        super().__init__(msg)
+        self.record = record
 
+# %% ../nbs/05_results.ipynb #21da8978
 def divergence_config(config: dict) -> dict:
     "The config of the record that says the run of `config` diverged (its own hash, not the run's)."
-    return dict(kind="diverged", search=config) if config.get("kind") == "optimize" else dict(kind="diverged", run=config)
+    return (dict(kind="diverged", search=config) if config.get("kind") == "optimize"
+            else dict(kind="diverged", run=config))
 
-def stored_divergence(results, config: dict, what: str = "this run") -> Diverged | None:
-    "The `Diverged` to raise when `results` records that the run of `config` diverged (None when it does not)."
+# %% ../nbs/05_results.ipynb #f8eb18b9
+def stored_divergence(
+    results, # the results directory
+    config: dict, # the run's config
+    what: str = "this run", # what the run is, for the message
+) -> Diverged | None:
+    ("The `Diverged` to raise when `results` records that the run of `config` diverged (None when "
+     "it does not).")
     div = find_record(results, divergence_config(config))
     if div is None: return None
     p = record_path(results, div["hash"])
-    return Diverged(f"{what} (config {config_hash(config)}) diverged when it ran ({div['time']}): {div['error']}. "
-                    f"It is not run again. Move {p} away to retry it, or change its settings", p)
+    return Diverged(f"{what} (config {config_hash(config)}) diverged when it ran ({div['time']}): "
+                    f"{div['error']}. It is not run again. Move {p} away to retry it, or change "
+                    f"its settings", p)
 
-def record_divergence(results, config: dict, error, seconds: float) -> Path:
+# %% ../nbs/05_results.ipynb #df1461aa
+def record_divergence(
+    results, # the results directory
+    config: dict, # the config of the run that diverged
+    error, # what went wrong (stored as its text)
+    seconds: float, # how long the run ran
+) -> Path:
     "Store that the run of `config` diverged with `error` after `seconds`; the record's path."
     import time
-    return save_record(results, dict(config=divergence_config(config), error=str(error), wall_s=seconds,
-                                     time=time.strftime("%Y-%m-%d %H:%M:%S"), **provenance()))
+    return save_record(results, dict(config=divergence_config(config), error=str(error),
+                                     wall_s=seconds, time=time.strftime("%Y-%m-%d %H:%M:%S"),
+                                     **provenance()))
 
 # %% ../nbs/05_results.ipynb #de33e96e
-def load_results(store, kind: str | None = None, strict: bool = False, legacy: bool = False) -> pd.DataFrame:
+def load_results(
+    store, # the results directory, read recursively
+    kind: str | None = None, # only the records of this kind (all when None)
+    strict: bool = False, # raise `CorruptRecord` at the first bad file instead of skipping it
+    legacy: bool = False, # include the records of the first store schema
+) -> pd.DataFrame:
     "Every record under `store` (optionally only those of `kind`) as a DataFrame."
     rows, corrupt, old = [], [], []
     for p in sorted(Path(store).rglob("*.json")):
         try: rec = load_record(p, legacy=legacy)
-        except LegacyRecord: old.append(str(p)); continue
+        except LegacyRecord:
+            old.append(str(p))
+            continue
         except CorruptRecord as e:
             if strict: raise
-            corrupt.append(str(e)); continue
+            corrupt.append(str(e))
+            continue
         if kind is not None and rec["kind"] != kind: continue
         row = {k: v for k, v in rec.items() if not isinstance(v, (dict, list))}
         row.update({f"config.{k}": (json.dumps(v) if isinstance(v, (dict, list)) else v)
@@ -265,7 +360,8 @@ def load_results(store, kind: str | None = None, strict: bool = False, legacy: b
         row["path"] = str(p)
         rows.append(row)
     if corrupt:
-        warnings.warn(f"skipped {len(corrupt)} corrupt record(s) in {store}:\n" + "\n".join(corrupt))
+        warnings.warn(f"skipped {len(corrupt)} corrupt record(s) in {store}:\n"
+                      + "\n".join(corrupt))
     df = pd.DataFrame(rows)
     df.attrs["corrupt"], df.attrs["legacy"] = corrupt, old
     return df
