@@ -21,12 +21,13 @@ __all__ = ['DATASETS', 'FASHION_MNIST_DIR', 'DatasetInfo', 'dataset_info', 'chec
 @dataclass(frozen=True)
 class DatasetInfo:
     "What a network needs to know about a dataset."
-    in_channels: int
-    num_classes: int
+    in_channels: int         # image channels: 1 (grey) or 3 (RGB)
+    num_classes: int         # classifier outputs
     resolution: int          # native (or default) image size
-    mean: tuple
-    std: tuple
+    mean: tuple              # per-channel mean of the pixels (scaled to [0, 1])
+    std: tuple               # per-channel standard deviation of the pixels, likewise
 
+# %% ../nbs/03_data.ipynb #adfdee5c
 DATASETS = {
     "fashion_mnist": DatasetInfo(1, 10, 28, (0.2860,), (0.3530,)),
     "cifar10": DatasetInfo(3, 10, 32, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
@@ -36,19 +37,26 @@ DATASETS = {
 }
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 
+# %% ../nbs/03_data.ipynb #e228975d
 def dataset_info(name: str) -> DatasetInfo:
     "The `DatasetInfo` of dataset `name`."
-    if name not in DATASETS: raise ValueError(f"unknown dataset {name!r}; supported datasets: {', '.join(DATASETS)}")
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; supported datasets: {', '.join(DATASETS)}")
     return DATASETS[name]
 
 # %% ../nbs/03_data.ipynb #5fd8da89
 def check_fraction(fraction) -> float:
     "Return `fraction` if it is in (0, 1], else raise a ValueError."
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
+    if (isinstance(fraction, bool) or not isinstance(fraction, (int, float))
+            or not 0 < fraction <= 1):
         raise ValueError(f"data fraction must be in (0, 1], got {fraction!r}")
     return float(fraction)
 
-def class_balanced_indices(labels, fraction: float, seed: int = 0) -> list[int]:
+# %% ../nbs/03_data.ipynb #7f42cf9b
+def class_balanced_indices(labels,            # one class label per image (tensor or sequence)
+                           fraction: float,   # share of every class to keep, in (0, 1]
+                           seed: int = 0,     # seeds the shuffle of every class
+                          ) -> list[int]:
     "Sorted indices of the same `fraction` of every class of `labels`, deterministic for `seed`."
     check_fraction(fraction)
     labels = torch.as_tensor(labels)
@@ -58,8 +66,9 @@ def class_balanced_indices(labels, fraction: float, seed: int = 0) -> list[int]:
         idx = torch.nonzero(labels == c).flatten()
         n = int(math.floor(fraction * len(idx) + 0.5))
         if n == 0:
-            raise ValueError(f"data fraction {fraction} keeps no image of class {c} ({len(idx)} images); "
-                             f"the smallest usable fraction here is {0.5 / len(idx):.2g}")
+            raise ValueError(f"data fraction {fraction} keeps no image of class {c} "
+                             f"({len(idx)} images); the smallest usable fraction here is "
+                             f"{0.5 / len(idx):.2g}")
         keep.append(idx[torch.randperm(len(idx), generator=g)[:n]])
     return sorted(torch.cat(keep).tolist())
 
@@ -69,20 +78,29 @@ def resize_images(x: torch.Tensor, resolution: int) -> torch.Tensor:
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
         raise ValueError(f"resolution must be an integer >= 1, got {resolution!r}")
     if x.shape[-1] == resolution and x.shape[-2] == resolution: return x
-    out = [F.interpolate(c.float(), size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
+    out = [F.interpolate(c.float(), size=(resolution, resolution), mode="bilinear",
+                         antialias=True, align_corners=False)
            for c in x.split(4096)]
     return torch.cat(out).round_().clamp_(0, 255).to(torch.uint8)
 
+# %% ../nbs/03_data.ipynb #cd4ddd7d
 class ImageTensorDataset(Dataset):
     "Images held as one uint8 tensor (N, C, H, W); items are (normalised float image, label)."
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, info: DatasetInfo):
+    def __init__(self,
+                 images: torch.Tensor,   # uint8 images (N, C, H, W)
+                 labels: torch.Tensor,   # one class label per image
+                 info: DatasetInfo,      # the dataset's channels, classes and normalisation
+                ):
         if images.dtype != torch.uint8 or images.ndim != 4 or len(images) != len(labels):
             raise ValueError("images must be a uint8 tensor (N, C, H, W) with one label per image")
-        self.images, self.labels, self.info = images, torch.as_tensor(labels, dtype=torch.int64), info
-        self.mean = torch.tensor(info.mean).view(-1, 1, 1); self.std = torch.tensor(info.std).view(-1, 1, 1)
+        self.images, self.labels, self.info = (
+            images, torch.as_tensor(labels, dtype=torch.int64), info)
+        self.mean = torch.tensor(info.mean).view(-1, 1, 1)
+        self.std = torch.tensor(info.std).view(-1, 1, 1)
 
     def __len__(self): return len(self.labels)
-    def __getitem__(self, i): return (self.images[i].float() / 255 - self.mean) / self.std, self.labels[i]
+    def __getitem__(self, i):
+        return (self.images[i].float() / 255 - self.mean) / self.std, self.labels[i]
     @property
     def targets(self): return self.labels
     @property
@@ -107,59 +125,90 @@ def read_idx(path) -> torch.Tensor:
     shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
     return torch.frombuffer(bytearray(data[4 + 4 * ndim:]), dtype=torch.uint8).reshape(shape)
 
+# %% ../nbs/03_data.ipynb #d04809c8
 def _find(root: Path, stem: str):
     for name in (f"{stem}.gz", stem, f"FashionMNIST/raw/{stem}", f"FashionMNIST/raw/{stem}.gz"):
         if (root / name).exists(): return root / name
 
-def load_fashion_mnist(root=None, train: bool = True, download: bool = False) -> ImageTensorDataset:
+# %% ../nbs/03_data.ipynb #f06ca41f
+def load_fashion_mnist(root=None,              # folder of the IDX files (None: see above)
+                       train: bool = True,     # the training split, else the test split
+                       download: bool = False, # download with torchvision if the files are missing
+                      ) -> ImageTensorDataset:
     "Fashion-MNIST's training (60,000) or test (10,000) split as an `ImageTensorDataset`."
     root = Path(root or os.environ.get("WT_FASHION_MNIST", FASHION_MNIST_DIR))
     split = "train" if train else "t10k"
-    img, lab = _find(root, f"{split}-images-idx3-ubyte"), _find(root, f"{split}-labels-idx1-ubyte")
+    img, lab = (_find(root, f"{split}-images-idx3-ubyte"),
+                _find(root, f"{split}-labels-idx1-ubyte"))
     if (img is None or lab is None) and download:
         import torchvision
         torchvision.datasets.FashionMNIST(str(root), train=train, download=True)
-        img, lab = _find(root, f"{split}-images-idx3-ubyte"), _find(root, f"{split}-labels-idx1-ubyte")
+        img, lab = (_find(root, f"{split}-images-idx3-ubyte"),
+                    _find(root, f"{split}-labels-idx1-ubyte"))
     if img is None or lab is None:
-        raise ValueError(f"Fashion-MNIST not found in {root}: install Debian's package (apt-get install "
-                         f"dataset-fashion-mnist, files in {FASHION_MNIST_DIR}), point --data-root or "
-                         f"WT_FASHION_MNIST at a folder with {split}-images-idx3-ubyte[.gz], or pass download=True")
-    return ImageTensorDataset(read_idx(img).unsqueeze(1), read_idx(lab).long(), DATASETS["fashion_mnist"])
+        raise ValueError(f"Fashion-MNIST not found in {root}: install Debian's package (apt-get "
+                         f"install dataset-fashion-mnist, files in {FASHION_MNIST_DIR}), point "
+                         f"--data-root or WT_FASHION_MNIST at a folder with "
+                         f"{split}-images-idx3-ubyte[.gz], or pass download=True")
+    return ImageTensorDataset(read_idx(img).unsqueeze(1), read_idx(lab).long(),
+                              DATASETS["fashion_mnist"])
 
 # %% ../nbs/03_data.ipynb #23e1b009
-def synthetic(n: int = 512, num_classes: int = 10, in_channels: int = 1, resolution: int = 28, seed: int = 0,
-              noise: float = 0.35, noise_seed: int = 0) -> ImageTensorDataset:
-    "A learnable synthetic dataset: per-class smooth random patterns (fixed by `seed`) plus noise (`noise_seed`)."
-    coarse = torch.rand(num_classes, in_channels, 4, 4, generator=torch.Generator().manual_seed(seed))
-    protos = F.interpolate(coarse, size=(resolution, resolution), mode="bilinear", align_corners=False)
+def synthetic(n: int = 512,          # images, image i of class i % num_classes
+              num_classes: int = 10, # classes, one pattern each
+              in_channels: int = 1,  # image channels
+              resolution: int = 28,  # image size (px)
+              seed: int = 0,         # fixes the class patterns
+              noise: float = 0.35,   # standard deviation of the noise (pixels in [0, 1])
+              noise_seed: int = 0,   # fixes the noise
+             ) -> ImageTensorDataset:
+    ("A learnable synthetic dataset: per-class smooth random patterns (fixed by `seed`) "
+     "plus noise (`noise_seed`).")
+    coarse = torch.rand(num_classes, in_channels, 4, 4,
+                        generator=torch.Generator().manual_seed(seed))
+    protos = F.interpolate(coarse, size=(resolution, resolution), mode="bilinear",
+                           align_corners=False)
     y = torch.arange(n) % num_classes
     g = torch.Generator().manual_seed(1_000_003 + noise_seed)
-    x = (protos[y] + noise * torch.randn(n, in_channels, resolution, resolution, generator=g)).clamp(0, 1)
-    info = DatasetInfo(in_channels, num_classes, resolution, (0.5,) * in_channels, (0.25,) * in_channels)
+    x = (protos[y]
+         + noise * torch.randn(n, in_channels, resolution, resolution, generator=g)).clamp(0, 1)
+    info = DatasetInfo(in_channels, num_classes, resolution,
+                       (0.5,) * in_channels, (0.25,) * in_channels)
     return ImageTensorDataset((x * 255).round().to(torch.uint8), y, info)
 
-def load_cifar(name: str, root, train: bool = True) -> ImageTensorDataset:
+# %% ../nbs/03_data.ipynb #46426f91
+def load_cifar(name: str,          # "cifar10" or "cifar100"
+               root,               # folder holding torchvision's CIFAR files
+               train: bool = True, # the training split (50,000 images), else the test one (10,000)
+              ) -> ImageTensorDataset:
     "CIFAR-10 or CIFAR-100 from `root` (torchvision's layout; never downloaded here)."
     import torchvision, numpy as np
-    cls = {"cifar10": torchvision.datasets.CIFAR10, "cifar100": torchvision.datasets.CIFAR100}[name]
+    cls = {"cifar10": torchvision.datasets.CIFAR10,
+           "cifar100": torchvision.datasets.CIFAR100}[name]
     try: ds = cls(str(root), train=train, download=False)
     except RuntimeError:
-        raise ValueError(f"{name} not found in {root}: download it once with torchvision.datasets."
-                         f"{cls.__name__}({str(root)!r}, download=True) on a machine with internet") from None
+        raise ValueError(f"{name} not found in {root}: download it once with "
+                         f"torchvision.datasets.{cls.__name__}({str(root)!r}, download=True) "
+                         f"on a machine with internet") from None
     x = torch.from_numpy(np.ascontiguousarray(ds.data)).permute(0, 3, 1, 2).contiguous()
     return ImageTensorDataset(x, torch.tensor(ds.targets), DATASETS[name])
 
-def load_imagefolder(root, train: bool = True, resolution: int = 224):
+# %% ../nbs/03_data.ipynb #8b940ff2
+def load_imagefolder(root,                  # folder with train/ and val/, one sub-folder per class
+                     train: bool = True,    # train/ with random crops and flips, else val/
+                     resolution: int = 224, # size of the square crops (px)
+                    ):
     "An ImageNet-style folder (`root/train`, `root/val`) with the standard train/eval transforms."
     import torchvision.transforms as T
     from torchvision.datasets import ImageFolder
     path = Path(root) / ("train" if train else "val")
     if not path.is_dir():
-        raise ValueError(f"image folder {path} does not exist: --data-root must contain train/ and val/ "
-                         f"with one sub-folder per class (ImageNet's layout)")
+        raise ValueError(f"image folder {path} does not exist: --data-root must contain train/ "
+                         f"and val/ with one sub-folder per class (ImageNet's layout)")
     i = DATASETS["imagefolder"]
     norm = [T.ToTensor(), T.Normalize(i.mean, i.std)]
-    tf = (T.Compose([T.RandomResizedCrop(resolution), T.RandomHorizontalFlip()] + norm) if train else
+    tf = (T.Compose([T.RandomResizedCrop(resolution), T.RandomHorizontalFlip()] + norm)
+          if train else
           T.Compose([T.Resize(int(round(resolution / 0.875))), T.CenterCrop(resolution)] + norm))
     return ImageFolder(str(path), transform=tf)
 
@@ -168,23 +217,37 @@ def _subset(ds, idx):
     if isinstance(ds, ImageTensorDataset): return ds.subset(idx)
     return torch.utils.data.Subset(ds, idx)
 
-def load_dataset(name: str, split: str = "train", root=None, resolution: int | None = None,
-                 fraction: float = 1.0, seed: int = 0, download: bool = False, n_synthetic: int = 512):
-    "Dataset `name`'s `split` at `resolution`, keeping a class-balanced `fraction` chosen by `seed`."
-    info = dataset_info(name); check_fraction(fraction)
-    if split not in ("train", "val"): raise ValueError(f"split must be 'train' or 'val', got {split!r}")
-    if resolution is not None and (isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1):
+# %% ../nbs/03_data.ipynb #3e814d2f
+def load_dataset(name: str,                     # one of `DATASETS`
+                 split: str = "train",          # "train" or "val"
+                 root=None,                     # data folder (Fashion-MNIST: Debian's by default)
+                 resolution: int | None = None, # image size (px) of the resolution projection
+                 fraction: float = 1.0,         # class-balanced share of the images kept
+                 seed: int = 0,                 # chooses the images kept
+                 download: bool = False,        # download Fashion-MNIST if it is missing
+                 n_synthetic: int = 512,        # images of the synthetic dataset
+                ):
+    ("Dataset `name`'s `split` at `resolution`, keeping a class-balanced `fraction` "
+     "chosen by `seed`.")
+    info = dataset_info(name)
+    check_fraction(fraction)
+    if split not in ("train", "val"):
+        raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+    if resolution is not None and (isinstance(resolution, bool)
+                                   or not isinstance(resolution, int) or resolution < 1):
         raise ValueError(f"resolution must be an integer >= 1 or None, got {resolution!r}")
     train = split == "train"
     if name == "fashion_mnist": ds = load_fashion_mnist(root, train, download)
     elif name in ("cifar10", "cifar100"):
-        if root is None: raise ValueError(f"{name} needs --data-root: a folder with torchvision's {name} files")
+        if root is None:
+            raise ValueError(f"{name} needs --data-root: a folder with torchvision's {name} files")
         ds = load_cifar(name, root, train)
     elif name == "synthetic":
         ds = synthetic(n_synthetic, info.num_classes,
                        info.in_channels, info.resolution, noise_seed=0 if train else 1)
     else:
-        if root is None: raise ValueError("imagefolder needs --data-root: a folder with train/ and val/")
+        if root is None:
+            raise ValueError("imagefolder needs --data-root: a folder with train/ and val/")
         ds = load_imagefolder(root, train, resolution or info.resolution)
     if fraction < 1: ds = _subset(ds, class_balanced_indices(ds.targets, fraction, seed))
     if resolution is not None and isinstance(ds, ImageTensorDataset): ds = ds.resize(resolution)
@@ -193,27 +256,37 @@ def load_dataset(name: str, split: str = "train", root=None, resolution: int | N
 # %% ../nbs/03_data.ipynb #85b17cbe
 def _tensor_digest(h, ds: ImageTensorDataset):
     h.update(str(tuple(ds.images.shape)).encode())
-    h.update(ds.images.contiguous().numpy().tobytes()); h.update(ds.labels.numpy().tobytes())
+    h.update(ds.images.contiguous().numpy().tobytes())
+    h.update(ds.labels.numpy().tobytes())
 
+# %% ../nbs/03_data.ipynb #49d9fc17
 def _folder_digest(h, root: Path):
     if not root.is_dir():
-        raise ValueError(f"image folder {root} does not exist: --data-root must contain train/ and val/ "
-                         f"with one sub-folder per class (ImageNet's layout)")
+        raise ValueError(f"image folder {root} does not exist: --data-root must contain train/ "
+                         f"and val/ with one sub-folder per class (ImageNet's layout)")
     for cls in sorted(p for p in root.iterdir() if p.is_dir()):
         for f in sorted(cls.rglob("*")):
             if f.is_file(): h.update(f"{f.relative_to(root)}\t{f.stat().st_size}\n".encode())
 
+# %% ../nbs/03_data.ipynb #6a60035c
 @lru_cache(maxsize=8)
 def _identity(name: str, root: str | None, download: bool) -> str:
     h = hashlib.sha256(name.encode())
     if name == "imagefolder":
-        if root is None: raise ValueError("imagefolder needs --data-root: a folder with train/ and val/")
+        if root is None:
+            raise ValueError("imagefolder needs --data-root: a folder with train/ and val/")
         for split in ("train", "val"): _folder_digest(h, Path(root) / split)
     else:
-        for split in ("train", "val"): _tensor_digest(h, load_dataset(name, split, root=root, download=download))
+        for split in ("train", "val"):
+            _tensor_digest(h, load_dataset(name, split, root=root, download=download))
     return h.hexdigest()[:16]
 
-def data_identity(name: str, root=None, download: bool = False) -> str:
-    "A 16-hex-digit hash of dataset `name`'s content (both splits), the same wherever its files are."
+# %% ../nbs/03_data.ipynb #3ff4f2ff
+def data_identity(name: str,              # one of `DATASETS`
+                  root=None,              # its folder, as for `load_dataset`
+                  download: bool = False, # download Fashion-MNIST if it is missing
+                 ) -> str:
+    ("A 16-hex-digit hash of dataset `name`'s content (both splits), "
+     "the same wherever its files are.")
     dataset_info(name)
     return _identity(name, None if root is None else str(root), bool(download))

@@ -19,10 +19,12 @@ def total_stride(arch: Arch) -> int:
     f = FAMILIES[arch.name]
     return f.stem_stride(arch.small_input) * math.prod(f.strides)
 
+# %% ../nbs/02_flops.ipynb #111f6b5d
 def min_resolution(arch: Arch) -> int:
     "Smallest input size for which every stride-2 layer sees at least 2x2 pixels."
     return total_stride(arch) // 2 + 1
 
+# %% ../nbs/02_flops.ipynb #b7f562b1
 def check_resolution(arch: Arch, resolution) -> int:
     "Return `resolution` if `arch` can take it, else raise a ValueError saying what is allowed."
     r = min_resolution(arch)
@@ -38,19 +40,26 @@ def _conv(h, c_in, c_out, k, s=1, groups=1, bn=True):
     h = (h + 2 * (k // 2) - k) // s + 1
     return h * h * c_out * (c_in // groups) * k * k + (4 * h * h * c_out if bn else 0), h
 
+# %% ../nbs/02_flops.ipynb #aed74c84
 def _pool_fc(h, c, n_out, pool=True):
-    "Adaptive average pool to 1x1 (a module everywhere but in torchvision's MobileNetV2) then the classifier."
+    ("Adaptive average pool to 1x1 (a module everywhere but in torchvision's MobileNetV2) "
+     "then the classifier.")
     return ((h * h + 1) * c if pool else 0) + c * n_out
 
+# %% ../nbs/02_flops.ipynb #8012d29b
 def _resnet_block(h, w_in, b, stride, identity):
     if len(b) == 2:
-        f1, h1 = _conv(h, w_in, b[0], 3, stride); f2, _ = _conv(h1, b[0], b[1], 3)
+        f1, h1 = _conv(h, w_in, b[0], 3, stride)
+        f2, _ = _conv(h1, b[0], b[1], 3)
         f = f1 + f2
     else:
-        f1, _ = _conv(h, w_in, b[0], 1); f2, h1 = _conv(h, b[0], b[1], 3, stride); f3, _ = _conv(h1, b[1], b[2], 1)
+        f1, _ = _conv(h, w_in, b[0], 1)
+        f2, h1 = _conv(h, b[0], b[1], 3, stride)
+        f3, _ = _conv(h1, b[1], b[2], 1)
         f = f1 + f2 + f3
     return f + (0 if identity else _conv(h, w_in, b[-1], 1, stride)[0]), h1
 
+# %% ../nbs/02_flops.ipynb #ed94b243
 def _mobile_block(h, w_in, b, stride, kernel, names):
     f = _conv(h, w_in, b[0], 1)[0] if names[0] == "expand" else 0
     w_dw = b[names.index("dw")]
@@ -58,46 +67,62 @@ def _mobile_block(h, w_in, b, stride, kernel, names):
     f += fd
     if "se" in names:
         w_se = b[names.index("se")]
-        f += (h1 * h1 + 1) * w_dw + 2 * w_dw * w_se   # avg pool, two 1x1 convs on 1x1 maps (bias not counted)
+        # avg pool, two 1x1 convs on 1x1 maps (bias not counted)
+        f += (h1 * h1 + 1) * w_dw + 2 * w_dw * w_se
     return f + _conv(h1, w_dw, b[-1], 1)[0], h1
 
+# %% ../nbs/02_flops.ipynb #21682978
 def arch_flops(arch: Arch, resolution: int) -> int:
-    "thop's MACs of one forward pass of one image through `build_model(arch)`, computed from the widths."
-    arch.validate(); check_resolution(arch, resolution)
+    ("thop's MACs of one forward pass of one image through `build_model(arch)`, "
+     "computed from the widths.")
+    arch.validate()
+    check_resolution(arch, resolution)
     fam, res = FAMILIES[arch.name], FAMILIES[arch.name].builder == "resnet"
     k0, s0 = (3, 1) if arch.small_input else ((7, 2) if res else (3, 2))
     f, h = _conv(resolution, arch.in_channels, arch.stem, k0, s0)
-    if res and not arch.small_input: h = (h + 2 - 3) // 2 + 1           # max-pool: no MACs
+    if res and not arch.small_input:
+        h = (h + 2 - 3) // 2 + 1           # max-pool: no MACs
     for i, (s, ins) in enumerate(zip(arch.stages, _block_inputs(arch))):
         for j, (b, w_in) in enumerate(zip(s, ins)):
             stride = fam.strides[i] if j == 0 else 1
-            if res: df, h = _resnet_block(h, w_in, b, stride, has_identity(arch.name, i, j))
-            else: df, h = _mobile_block(h, w_in, b, stride, fam.kernels[i], LAYOUTS[fam.kinds[i]])
+            if res:
+                df, h = _resnet_block(h, w_in, b, stride, has_identity(arch.name, i, j))
+            else:
+                df, h = _mobile_block(h, w_in, b, stride, fam.kernels[i], LAYOUTS[fam.kinds[i]])
             f += df
     c = arch.stages[-1][-1][-1]
-    if arch.head is not None: f += _conv(h, c, arch.head, 1)[0]; c = arch.head
+    if arch.head is not None:
+        f += _conv(h, c, arch.head, 1)[0]
+        c = arch.head
     return f + _pool_fc(h, c, arch.num_classes, pool=fam.pool_counted)
 
 # %% ../nbs/02_flops.ipynb #0088a723
-def thop_flops(model: nn.Module, resolution: int, in_channels: int | None = None) -> int:
+def thop_flops(model: nn.Module,                # the network to count; it is not modified
+               resolution: int,                 # input height and width in pixels
+               in_channels: int | None = None,  # input channels (None: those of the first conv)
+              ) -> int:
     "MACs of one image's forward pass counted by thop, on a deep copy of `model` (left untouched)."
     from thop import profile
     if in_channels is None:
         in_channels = next(m for m in model.modules() if isinstance(m, nn.Conv2d)).in_channels
     p = next(model.parameters())
     m = copy.deepcopy(model)
-    macs, _ = profile(m, inputs=(torch.zeros(1, in_channels, resolution, resolution, dtype=p.dtype, device=p.device),),
+    macs, _ = profile(m, inputs=(torch.zeros(1, in_channels, resolution, resolution,
+                                             dtype=p.dtype, device=p.device),),
                       verbose=False)
     return int(macs)
 
+# %% ../nbs/02_flops.ipynb #78186ccf
 def count_flops(arch_or_model, resolution: int) -> int:
-    "MACs (thop's convention) of one image at `resolution`: analytic for an `Arch`, thop for a module."
+    ("MACs (thop's convention) of one image at `resolution`: "
+     "analytic for an `Arch`, thop for a module.")
     if isinstance(arch_or_model, Arch): return arch_flops(arch_or_model, resolution)
     if isinstance(arch_or_model, nn.Module):
         if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
             raise ValueError(f"resolution must be an integer >= 1, got {resolution!r}")
         return thop_flops(arch_or_model, resolution)
-    raise ValueError(f"count_flops takes an Arch or a torch.nn.Module, got {type(arch_or_model).__name__}")
+    raise ValueError("count_flops takes an Arch or a torch.nn.Module, got "
+                     f"{type(arch_or_model).__name__}")
 
 # %% ../nbs/02_flops.ipynb #b7ebc75c
 def _tie(arch: Arch, widths):
@@ -108,9 +133,12 @@ def _tie(arch: Arch, widths):
         for i in g: out[i] = v
     return out
 
+# %% ../nbs/02_flops.ipynb #aba51cfc
 def _round_up_greedy(template, ws, m, under, target, resolution, tol, divisor):
-    "From the largest network under `target`, add `divisor` channels to one tied group at a time (the group"
-    " rounded down the most first) while FLOPs stay <= target (1 + tol), until within `tol`; None if it cannot."
+    ("From the largest network under `target`, add `divisor` channels to one tied group at a time "
+     "(the group")
+    (" rounded down the most first) while FLOPs stay <= target (1 + tol), until within `tol`; "
+     "None if it cannot.")
     groups, cur = template.tied_groups(), list(under.widths())
     f = arch_flops(under, resolution)
     while abs(f / target - 1) > tol:
@@ -119,17 +147,30 @@ def _round_up_greedy(template, ws, m, under, target, resolution, tol, divisor):
             trial = list(cur)
             for i in g: trial[i] += divisor
             ft = arch_flops(template.with_widths(trial), resolution)
-            if ft <= target * (1 + tol): best = (trial, ft); break
+            if ft <= target * (1 + tol):
+                best = (trial, ft)
+                break
         if best is None: return None
         cur, f = best
     return template.with_widths(cur)
 
-def fit_widths(template: Arch, widths, target_flops: float, resolution: int, tol: float = 0.01, divisor: int = 1) -> Arch:
-    "Scale real-valued `widths` (in `template.widths()` order) by one multiplier to meet `target_flops`."
-    if isinstance(target_flops, bool) or not isinstance(target_flops, (int, float)) or not target_flops > 0:
+# %% ../nbs/02_flops.ipynb #487a0fbf
+def fit_widths(template: Arch,       # network whose widths are replaced (names, depths, ties)
+               widths,               # real-valued widths > 0, in `template.widths()` order
+               target_flops: float,  # FLOPs (thop's MACs, as `count_flops`) to meet
+               resolution: int,      # input size in pixels at which the FLOPs are counted
+               tol: float = 0.01,    # largest allowed |FLOPs / target - 1|, in (0, 1)
+               divisor: int = 1,     # every width is rounded to a multiple of it
+              ) -> Arch:
+    ("Scale real-valued `widths` (in `template.widths()` order) by one multiplier to meet "
+     "`target_flops`.")
+    if (isinstance(target_flops, bool) or not isinstance(target_flops, (int, float))
+            or not target_flops > 0):
         raise ValueError(f"target_flops must be a number > 0, got {target_flops!r}")
-    if not (isinstance(tol, (int, float)) and 0 < tol < 1): raise ValueError(f"tol must be in (0, 1), got {tol!r}")
-    if not isinstance(divisor, int) or divisor < 1: raise ValueError(f"divisor must be an integer >= 1, got {divisor!r}")
+    if not (isinstance(tol, (int, float)) and 0 < tol < 1):
+        raise ValueError(f"tol must be in (0, 1), got {tol!r}")
+    if not isinstance(divisor, int) or divisor < 1:
+        raise ValueError(f"divisor must be an integer >= 1, got {divisor!r}")
     if any(not w > 0 for w in widths): raise ValueError("every width to scale must be > 0")
     check_resolution(template, resolution)
     ws = _tie(template, widths)
@@ -138,8 +179,11 @@ def fit_widths(template: Arch, widths, target_flops: float, resolution: int, tol
     lo, hi = 0.0, 1.0
     while fl(hi) <= target_flops:
         lo, hi = hi, hi * 2
-        if hi > 2 ** 40: raise ValueError(f"target of {target_flops:,.0f} FLOPs is out of reach of {template.name}")
-    for _ in range(100):                      # invariant: fl(lo) <= target < fl(hi) (lo = 0: all widths minimal)
+        if hi > 2 ** 40:
+            raise ValueError(f"target of {target_flops:,.0f} FLOPs is out of reach of "
+                             f"{template.name}")
+    # invariant: fl(lo) <= target < fl(hi) (lo = 0: all widths minimal)
+    for _ in range(100):
         mid = (lo + hi) / 2
         if fl(mid) <= target_flops: lo = mid
         else: hi = mid
@@ -150,11 +194,18 @@ def fit_widths(template: Arch, widths, target_flops: float, resolution: int, tol
     if abs(f_over / target_flops - 1) <= tol: return over
     fixed = _round_up_greedy(template, ws, lo, under, target_flops, resolution, tol, divisor)
     if fixed is not None: return fixed
-    raise ValueError(f"cannot meet {target_flops:,.0f} FLOPs within {tol:.1%} at {resolution} px: the nearest "
-                     f"{template.name} widths give {f_under:,} ({f_under / target_flops - 1:+.1%}) and "
-                     f"{f_over:,} ({f_over / target_flops - 1:+.1%}); allow a larger tol or a smaller divisor")
+    raise ValueError(f"cannot meet {target_flops:,.0f} FLOPs within {tol:.1%} at {resolution} px: "
+                     f"the nearest {template.name} widths give {f_under:,} "
+                     f"({f_under / target_flops - 1:+.1%}) and {f_over:,} "
+                     f"({f_over / target_flops - 1:+.1%}); allow a larger tol or a smaller divisor")
 
-def match_flops(arch: Arch, target_flops: float, resolution: int, tol: float = 0.01, divisor: int = 1) -> Arch:
+# %% ../nbs/02_flops.ipynb #d42450d9
+def match_flops(arch: Arch,           # network to rescale; it is validated first
+                target_flops: float,  # FLOPs (thop's MACs, as `count_flops`) to meet
+                resolution: int,      # input size in pixels at which the FLOPs are counted
+                tol: float = 0.01,    # largest allowed |FLOPs / target - 1|, in (0, 1)
+                divisor: int = 1,     # every width is rounded to a multiple of it
+               ) -> Arch:
     "`arch` with every width times one multiplier so that |FLOPs / target - 1| <= tol."
     arch.validate()
     return fit_widths(arch, arch.widths(), target_flops, resolution, tol, divisor)

@@ -21,9 +21,15 @@ __all__ = ['BUILDERS', 'BasicBlock', 'Bottleneck', 'ResNet', 'InvertedResidual',
 def _conv_bn(w_in, w_out, k, stride=1):
     return nn.Conv2d(w_in, w_out, k, stride, k // 2, bias=False), nn.BatchNorm2d(w_out)
 
+# %% ../nbs/01_models.ipynb #b7a1809a
 class BasicBlock(nn.Module):
     "ResNet basic block with output widths `ws` = (conv1, conv2)."
-    def __init__(self, w_in, ws, stride, identity):
+    def __init__(self,
+                 w_in,     # input width
+                 ws,       # output widths (conv1, conv2)
+                 stride,   # stride of conv1 and of the projection shortcut
+                 identity, # add the input unchanged (else project it with a 1x1 conv and BN)
+                ):
         super().__init__()
         self.conv1, self.bn1 = _conv_bn(w_in, ws[0], 3, stride)
         self.relu = nn.ReLU(inplace=True)
@@ -35,9 +41,15 @@ class BasicBlock(nn.Module):
         y = self.bn2(self.conv2(y))
         return self.relu(y + (x if self.downsample is None else self.downsample(x)))
 
+# %% ../nbs/01_models.ipynb #db3b0a32
 class Bottleneck(nn.Module):
     "ResNet bottleneck with output widths `ws` = (conv1, conv2, conv3); stride on conv2."
-    def __init__(self, w_in, ws, stride, identity):
+    def __init__(self,
+                 w_in,     # input width
+                 ws,       # output widths (conv1, conv2, conv3)
+                 stride,   # stride of conv2 and of the projection shortcut
+                 identity, # add the input unchanged (else project it with a 1x1 conv and BN)
+                ):
         super().__init__()
         self.conv1, self.bn1 = _conv_bn(w_in, ws[0], 1)
         self.conv2, self.bn2 = _conv_bn(ws[0], ws[1], 3, stride)
@@ -59,7 +71,9 @@ class ResNet(nn.Module):
         f = FAMILIES[arch.name]
         block = {"basic": BasicBlock, "bottleneck": Bottleneck}[f.kinds[0]]
         if arch.small_input: self.conv1, self.bn1 = _conv_bn(arch.in_channels, arch.stem, 3)
-        else: self.conv1 = nn.Conv2d(arch.in_channels, arch.stem, 7, 2, 3, bias=False); self.bn1 = nn.BatchNorm2d(arch.stem)
+        else:
+            self.conv1 = nn.Conv2d(arch.in_channels, arch.stem, 7, 2, 3, bias=False)
+            self.bn1 = nn.BatchNorm2d(arch.stem)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.Identity() if arch.small_input else nn.MaxPool2d(3, 2, 1)
         for i, (s, ins) in enumerate(zip(arch.stages, _block_inputs(arch))):
@@ -75,6 +89,7 @@ class ResNet(nn.Module):
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
+# %% ../nbs/01_models.ipynb #273b0180
 def _init_torchvision(model, linear):
     "torchvision's initialisation: Kaiming (fan_out) convs, unit BN, and the family's linear init."
     for m in model.modules():
@@ -82,37 +97,59 @@ def _init_torchvision(model, linear):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             if m.bias is not None: nn.init.zeros_(m.bias)
         elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-            nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
         elif isinstance(m, nn.Linear) and linear == "normal":
-            nn.init.normal_(m.weight, 0, 0.01); nn.init.zeros_(m.bias)
+            nn.init.normal_(m.weight, 0, 0.01)
+            nn.init.zeros_(m.bias)
         elif isinstance(m, nn.Linear) and linear == "uniform":
             r = 1.0 / m.out_features ** 0.5
-            nn.init.uniform_(m.weight, -r, r); nn.init.zeros_(m.bias)
+            nn.init.uniform_(m.weight, -r, r)
+            nn.init.zeros_(m.bias)
 
 # %% ../nbs/01_models.ipynb #bfb52f58
 class InvertedResidual(nn.Module):
     "MobileNetV2 block: widths ([expand,] dw, project)."
-    def __init__(self, w_in, ws, stride, identity):
+    def __init__(self,
+                 w_in,     # input width
+                 ws,       # output widths ([expand,] dw, project), no expand conv when t = 1
+                 stride,   # stride of the depthwise conv
+                 identity, # add the input to the output
+                ):
         super().__init__()
-        layers = [] if len(ws) == 2 else [Conv2dNormActivation(w_in, ws[0], 1, activation_layer=nn.ReLU6)]
+        layers = ([] if len(ws) == 2 else
+                  [Conv2dNormActivation(w_in, ws[0], 1, activation_layer=nn.ReLU6)])
         w_dw = ws[-2]
-        layers += [Conv2dNormActivation(w_dw, w_dw, 3, stride, groups=w_dw, activation_layer=nn.ReLU6),
+        layers += [Conv2dNormActivation(w_dw, w_dw, 3, stride, groups=w_dw,
+                                        activation_layer=nn.ReLU6),
                    nn.Conv2d(w_dw, ws[-1], 1, bias=False), nn.BatchNorm2d(ws[-1])]
-        self.conv, self.use_res_connect, self.out_channels = nn.Sequential(*layers), identity, ws[-1]
+        self.conv, self.use_res_connect, self.out_channels = (nn.Sequential(*layers), identity,
+                                                              ws[-1])
 
     def forward(self, x):
         return x + self.conv(x) if self.use_res_connect else self.conv(x)
 
+# %% ../nbs/01_models.ipynb #5dad8e75
 class MBConv(nn.Module):
     "EfficientNet block: widths ([expand,] dw, se, project)."
-    def __init__(self, w_in, ws, stride, kernel, identity, sd_prob):
+    def __init__(self,
+                 w_in,     # input width
+                 ws,       # output widths ([expand,] dw, se, project), no expand conv when t = 1
+                 stride,   # stride of the depthwise conv
+                 kernel,   # kernel size of the depthwise conv
+                 identity, # add the (stochastically dropped) branch to the input
+                 sd_prob,  # stochastic depth: probability of dropping the branch
+                ):
         super().__init__()
-        layers = [] if len(ws) == 3 else [Conv2dNormActivation(w_in, ws[0], 1, activation_layer=nn.SiLU)]
+        layers = ([] if len(ws) == 3 else
+                  [Conv2dNormActivation(w_in, ws[0], 1, activation_layer=nn.SiLU)])
         w_dw, w_se, w_out = ws[-3:]
-        layers += [Conv2dNormActivation(w_dw, w_dw, kernel, stride, groups=w_dw, activation_layer=nn.SiLU),
+        layers += [Conv2dNormActivation(w_dw, w_dw, kernel, stride, groups=w_dw,
+                                        activation_layer=nn.SiLU),
                    SqueezeExcitation(w_dw, w_se, activation=lambda: nn.SiLU(inplace=True)),
                    Conv2dNormActivation(w_dw, w_out, 1, activation_layer=None)]
-        self.block, self.use_res_connect, self.out_channels = nn.Sequential(*layers), identity, w_out
+        self.block, self.use_res_connect, self.out_channels = (nn.Sequential(*layers), identity,
+                                                               w_out)
         self.stochastic_depth = StochasticDepth(sd_prob, "row")
 
     def forward(self, x):
@@ -124,11 +161,14 @@ def _is_mbconv(arch: Arch) -> bool:
     "Is `arch` built of EfficientNet's MBConv blocks (SE, stochastic depth, per-stage sequentials)?"
     return FAMILIES[arch.name].kinds[-1] == "mbconv"
 
+# %% ../nbs/01_models.ipynb #1388d4ac
 def _mobile_features(arch: Arch):
-    "Stem, blocks (flat for MobileNetV2, per stage for EfficientNet) and head, as torchvision lays them out."
+    ("Stem, blocks (flat for MobileNetV2, per stage for EfficientNet) and head, as torchvision "
+     "lays them out.")
     f = FAMILIES[arch.name]
     eff, act = _is_mbconv(arch), {"relu6": nn.ReLU6, "silu": nn.SiLU}[f.act]
-    stem = Conv2dNormActivation(arch.in_channels, arch.stem, 3, 1 if arch.small_input else 2, activation_layer=act)
+    stem = Conv2dNormActivation(arch.in_channels, arch.stem, 3, 1 if arch.small_input else 2,
+                                activation_layer=act)
     total, k, stages = sum(arch.depths()), 0, []
     for i, (s, ins) in enumerate(zip(arch.stages, _block_inputs(arch))):
         blocks = []
@@ -142,6 +182,7 @@ def _mobile_features(arch: Arch):
     body = stages if eff else [b for s in stages for b in s]
     return nn.Sequential(stem, *body, head)
 
+# %% ../nbs/01_models.ipynb #ba9ae4e3
 class MobileNet(nn.Module):
     "torchvision's MobileNetV2 or EfficientNet-B3 with per-layer widths from an `Arch`."
     def __init__(self, arch: Arch):
@@ -150,8 +191,10 @@ class MobileNet(nn.Module):
         self.features = _mobile_features(arch)
         # torchvision's EfficientNet pools with a module, its MobileNetV2 with the functional form
         # (which thop does not count): keep both so FLOPs counts agree with torchvision's models
-        self.avgpool = nn.AdaptiveAvgPool2d(1) if eff else partial(F.adaptive_avg_pool2d, output_size=1)
-        self.classifier = nn.Sequential(nn.Dropout(0.3 if eff else 0.2, inplace=eff), nn.Linear(arch.head, arch.num_classes))
+        self.avgpool = (nn.AdaptiveAvgPool2d(1) if eff
+                        else partial(F.adaptive_avg_pool2d, output_size=1))
+        self.classifier = nn.Sequential(nn.Dropout(0.3 if eff else 0.2, inplace=eff),
+                                        nn.Linear(arch.head, arch.num_classes))
         _init_torchvision(self, linear="uniform" if eff else "normal")
 
     def forward(self, x):
@@ -160,25 +203,36 @@ class MobileNet(nn.Module):
 # %% ../nbs/01_models.ipynb #44d27ecd
 BUILDERS = {"resnet": ResNet, "mobile": MobileNet}   # `Family.builder` -> the class that builds it
 
+# %% ../nbs/01_models.ipynb #e17333b7
 def build_model(arch: Arch) -> nn.Module:
     "A freshly initialised network with the widths of `arch`, taking (N, in_channels, H, W)."
-    if not isinstance(arch, Arch): raise ValueError(f"build_model takes an Arch, got {type(arch).__name__}")
+    if not isinstance(arch, Arch):
+        raise ValueError(f"build_model takes an Arch, got {type(arch).__name__}")
     return BUILDERS[FAMILIES[arch.validate().name].builder](arch)
 
 # %% ../nbs/01_models.ipynb #2960b2c3
-def memory_estimate(arch: Arch, resolution: int, batch_size: int) -> dict:
-    "Parameters, activations per image and the estimated bytes to train `arch` on a batch of `batch_size`."
-    with torch.device("meta"): model = build_model(arch).eval()   # eval: a 1x1 map at batch 1 is fine
+def memory_estimate(arch: Arch,       # the network
+                    resolution: int,  # input height and width, px
+                    batch_size: int,  # images per training batch
+                   ) -> dict:
+    ("Parameters, activations per image and the estimated bytes to train `arch` on a batch of "
+     "`batch_size`.")
+    with torch.device("meta"):
+        model = build_model(arch).eval()   # eval: a 1x1 map at batch 1 is fine
     acts = []
     hooks = [m.register_forward_hook(lambda m, i, o: acts.append(o.numel()))
              for m in model.modules() if len(list(m.children())) == 0]
-    with torch.no_grad(): model(torch.empty(1, arch.in_channels, resolution, resolution, device="meta"))
+    with torch.no_grad():
+        model(torch.empty(1, arch.in_channels, resolution, resolution, device="meta"))
     for h in hooks: h.remove()
     params = sum(p.numel() for p in model.parameters())
-    return dict(params=params, activations=sum(acts), bytes=4 * (4 * params + batch_size * sum(acts)))
+    return dict(params=params, activations=sum(acts),
+                bytes=4 * (4 * params + batch_size * sum(acts)))
 
+# %% ../nbs/01_models.ipynb #e7e8a00c
 def available_memory(device="cpu") -> int:
-    "Bytes free on `device`: the GPU's free memory, or the system's available memory (MemAvailable)."
+    ("Bytes free on `device`: the GPU's free memory, or the system's available memory "
+     "(MemAvailable).")
     device = torch.device(device)
     if device.type == "cuda": return torch.cuda.mem_get_info(device)[0]
     try:
@@ -187,12 +241,19 @@ def available_memory(device="cpu") -> int:
     except (OSError, StopIteration):
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
 
-def check_memory(arch: Arch, resolution: int, batch_size: int, device="cpu", what: str = "the network"):
+# %% ../nbs/01_models.ipynb #caaa943f
+def check_memory(arch: Arch,                 # the network to train
+                 resolution: int,            # input height and width, px
+                 batch_size: int,            # images per training batch
+                 device="cpu",               # the device it would train on
+                 what: str = "the network",  # how the error message names the run
+                ):
     "Raise a ValueError when training `arch` would need more memory than `device` has available."
     est, free = memory_estimate(arch, resolution, batch_size), available_memory(device)
     if est["bytes"] > free:
-        raise ValueError(f"{what} would need about {est['bytes'] / 2**30:,.1f} GiB to train ({est['params']:,} "
-                         f"parameters; activations for a batch of {batch_size} at {resolution} px), but "
-                         f"{torch.device(device).type} has {free / 2**30:,.1f} GiB available: use a smaller width, "
+        raise ValueError(f"{what} would need about {est['bytes'] / 2**30:,.1f} GiB to train "
+                         f"({est['params']:,} parameters; activations for a batch of "
+                         f"{batch_size} at {resolution} px), but {torch.device(device).type} "
+                         f"has {free / 2**30:,.1f} GiB available: use a smaller width, "
                          f"resolution or batch")
     return est

@@ -16,30 +16,38 @@ __all__ = ['STACKINGS', 'Projection', 'project', 'stack_stage', 'width_multiplie
 # %% ../nbs/04_transfer.ipynb #3dbc0c08
 @dataclass(frozen=True)
 class Projection:
-    "How to shrink a training configuration: width and depth multipliers, resolution (px), data fraction."
-    width: float = 1.0
-    depth: float = 1.0
+    ("How to shrink a training configuration: width and depth multipliers, resolution (px), "
+     "data fraction.")
+    width: float = 1.0                # multiplies every width of the network
+    depth: float = 1.0                # multiplies the block count of every stage
     resolution: int | None = None     # None: the target's resolution
-    data_fraction: float = 1.0
+    data_fraction: float = 1.0        # class-balanced share of the training images
 
     def __post_init__(self):
-        _check_multiplier(self.width, "width multiplier"); _check_multiplier(self.depth, "depth multiplier")
+        _check_multiplier(self.width, "width multiplier")
+        _check_multiplier(self.depth, "depth multiplier")
         r = self.resolution
         if r is not None and (isinstance(r, bool) or not isinstance(r, int) or r < 1):
             raise ValueError(f"projection resolution must be an integer >= 1 or None, got {r!r}")
         check_fraction(self.data_fraction)
 
+# %% ../nbs/04_transfer.ipynb #01ac1827
 def project(arch: Arch, projection: Projection) -> Arch:
     "The network of the projected configuration: `arch` scaled in width, then in depth."
-    if not isinstance(projection, Projection): raise ValueError(f"project takes a Projection, got {projection!r}")
+    if not isinstance(projection, Projection):
+        raise ValueError(f"project takes a Projection, got {projection!r}")
     return scale_depth(scale_width(arch, projection.width), projection.depth)
 
 # %% ../nbs/04_transfer.ipynb #0aff4268
 STACKINGS = ("average", "last")
 
-def stack_stage(blocks: list[list[float]], n: int, stacking: str = "average") -> list[list[float]]:
+def stack_stage(blocks: list[list[float]], # the source stage: the multipliers of every block
+                n: int,                    # blocks of the target stage
+                stacking: str = "average", # one of `STACKINGS`
+               ) -> list[list[float]]:
     "A stage's per-block multipliers, extended to `n` blocks by stack-last or stack-average."
-    if stacking not in STACKINGS: raise ValueError(f"stacking must be one of {STACKINGS}, got {stacking!r}")
+    if stacking not in STACKINGS:
+        raise ValueError(f"stacking must be one of {STACKINGS}, got {stacking!r}")
     if n <= len(blocks): return [list(b) for b in blocks[:n]]
     if stacking == "last" or len(blocks) == 1: new = list(blocks[-1])
     else: new = [sum(col) / (len(blocks) - 1) for col in zip(*blocks[1:])]
@@ -48,29 +56,43 @@ def stack_stage(blocks: list[list[float]], n: int, stacking: str = "average") ->
 # %% ../nbs/04_transfer.ipynb #f5e9d31f
 def _check_pair(a: Arch, b: Arch, what: str):
     if a.name != b.name or len(a.stages) != len(b.stages):
-        raise ValueError(f"{what}: networks differ ({a.name}, {b.name}); transfer works within one network family")
+        raise ValueError(f"{what}: networks differ ({a.name}, {b.name}); transfer works within "
+                         f"one network family")
 
+# %% ../nbs/04_transfer.ipynb #8d2a8c84
 def width_multipliers(arch: Arch, base: Arch) -> list[float]:
     "Layer-by-layer `arch` widths divided by `base` widths (same network, same depths)."
     _check_pair(arch, base, "width_multipliers")
     if arch.depths() != base.depths():
-        raise ValueError(f"width_multipliers: depths {arch.depths()} and {base.depths()} differ; the optimized "
-                         f"arch must have the depths of the projected network it was optimized from")
+        raise ValueError(f"width_multipliers: depths {arch.depths()} and {base.depths()} differ; "
+                         f"the optimized arch must have the depths of the projected network it "
+                         f"was optimized from")
     return [w / b for w, b in zip(arch.validate().widths(), base.validate().widths())]
 
-def extrapolate(optimized: Arch, source_base: Arch, target_base: Arch, stacking: str = "average",
-                resolution: int = 224, tol: float = 0.01, divisor: int = 1) -> Arch:
+# %% ../nbs/04_transfer.ipynb #78dabd8a
+def extrapolate(optimized: Arch,           # widths found on the projected network
+                source_base: Arch,         # the projected network, uniform widths (`project`)
+                target_base: Arch,         # the target network, uniform widths
+                stacking: str = "average", # how stages gain blocks: one of `STACKINGS`
+                resolution: int = 224,     # the target's input size (px), for its FLOPs
+                tol: float = 0.01,         # largest allowed |FLOPs / target's FLOPs - 1|
+                divisor: int = 1,          # every width is rounded to a multiple of it
+               ) -> Arch:
     "Carry widths optimized on `source_base` over to `target_base` at equal FLOPs (Section 3.2)."
-    if stacking not in STACKINGS: raise ValueError(f"stacking must be one of {STACKINGS}, got {stacking!r}")
+    if stacking not in STACKINGS:
+        raise ValueError(f"stacking must be one of {STACKINGS}, got {stacking!r}")
     _check_pair(source_base, target_base, "extrapolate")
     check_resolution(target_base, resolution)
     mult = width_multipliers(optimized, source_base)
     stem, k, stages = mult[0], 1, []
     for s, n in zip(optimized.stages, target_base.depths()):
         blocks = []
-        for b in s: blocks.append(mult[k:k + len(b)]); k += len(b)
+        for b in s:
+            blocks.append(mult[k:k + len(b)])
+            k += len(b)
         stages.append(stack_stage(blocks, n, stacking))
     head = mult[k:]
     flat = [stem] + [m for s in stages for b in s for m in b] + head
     real = [m * w for m, w in zip(flat, target_base.widths())]
-    return fit_widths(target_base, real, count_flops(target_base, resolution), resolution, tol, divisor)
+    return fit_widths(target_base, real, count_flops(target_base, resolution), resolution, tol,
+                      divisor)
