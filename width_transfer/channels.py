@@ -22,13 +22,14 @@ class Layer:
     "One entry of `arch.widths()`: the conv that produces it, its BNs, where to gate it, its input."
     index: int
     conv: nn.Conv2d
-    bns: list            # BatchNorm2d modules normalising this width (a block output also has its shortcut's)
+    bns: list            # BatchNorm2d modules normalising this width (and its shortcut's)
     hooks: list          # modules whose output is this width's activation (gated there)
     in_index: int | None # width index of the conv's input (None: the image)
     depthwise: bool = False
-    shortcut: nn.Conv2d | None = None   # a ResNet block's projection-shortcut conv, producing this width too
-    se_expand: nn.Conv2d | None = None  # a squeeze width's second SE conv (back to the depthwise width it scales)
+    shortcut: nn.Conv2d | None = None   # a ResNet block's projection-shortcut conv (same width)
+    se_expand: nn.Conv2d | None = None  # a squeeze width's second SE conv (back to the dw width)
 
+# %% ../nbs/09_channels.ipynb #8e91d875
 def channel_layers(model: nn.Module, arch: Arch) -> list[Layer]:
     "The layers of `build_model(arch)` aligned with `arch.widths()`."
     out = []
@@ -41,41 +42,53 @@ def channel_layers(model: nn.Module, arch: Arch) -> list[Layer]:
                 names = ["1", "2", "3"][:3 if hasattr(blk, "conv3") else 2]
                 for j, n in enumerate(names):
                     conv, bn = getattr(blk, f"conv{n}"), getattr(blk, f"bn{n}")
-                    sc = blk.downsample if j == len(names) - 1 and blk.downsample is not None else None
+                    sc = (blk.downsample if j == len(names) - 1 and blk.downsample is not None
+                          else None)
                     bns = [bn] + ([sc[1]] if sc is not None else [])
                     out.append(Layer(k, conv, bns, list(bns), prev if j == 0 else k - 1,
-                                     shortcut=sc[0] if sc is not None else None)); k += 1
+                                     shortcut=sc[0] if sc is not None else None))
+                    k += 1
                 prev = k - 1
         return out
     f = model.features
     out.append(Layer(0, f[0][0], [f[0][1]], [f[0]], None))
     k, prev = 1, 0
-    if fam.kinds[-1] == "mbconv":   # EfficientNet: ([expand,] dw, se, project); the SE squeeze has no BN
+    if fam.kinds[-1] == "mbconv":   # EfficientNet: ([expand,] dw, se, project); SE squeeze: no BN
         for blk in (b for stage in f[1:-1] for b in stage):
             mods = list(blk.block)
             if len(mods) == 4:
-                out.append(Layer(k, mods[0][0], [mods[0][1]], [mods[0]], prev)); k += 1
+                out.append(Layer(k, mods[0][0], [mods[0][1]], [mods[0]], prev))
+                k += 1
             dw, se, pj = mods[-3:]
-            out.append(Layer(k, dw[0], [dw[1]], [dw], k - 1 if len(mods) == 4 else prev, depthwise=True)); k += 1
-            out.append(Layer(k, se.fc1, [], [se.fc1], k - 1, se_expand=se.fc2)); k += 1
-            out.append(Layer(k, pj[0], [pj[1]], [pj], k - 2)); k += 1
+            out.append(Layer(k, dw[0], [dw[1]], [dw], k - 1 if len(mods) == 4 else prev,
+                             depthwise=True))
+            k += 1
+            out.append(Layer(k, se.fc1, [], [se.fc1], k - 1, se_expand=se.fc2))
+            k += 1
+            out.append(Layer(k, pj[0], [pj[1]], [pj], k - 2))
+            k += 1
             prev = k - 1
         out.append(Layer(k, f[-1][0], [f[-1][1]], [f[-1]], prev))
         return out
     for blk in f[1:-1]:
         mods = list(blk.conv)
         if len(mods) == 4:   # expand, dw, project conv, project bn
-            out.append(Layer(k, mods[0][0], [mods[0][1]], [mods[0]], prev)); k += 1
+            out.append(Layer(k, mods[0][0], [mods[0][1]], [mods[0]], prev))
+            k += 1
         dw = mods[-3]
-        out.append(Layer(k, dw[0], [dw[1]], [dw], k - 1 if len(mods) == 4 else prev, depthwise=True)); k += 1
-        out.append(Layer(k, mods[-2], [mods[-1]], [mods[-1]], k - 1)); k += 1
+        out.append(Layer(k, dw[0], [dw[1]], [dw], k - 1 if len(mods) == 4 else prev,
+                         depthwise=True))
+        k += 1
+        out.append(Layer(k, mods[-2], [mods[-1]], [mods[-1]], k - 1))
+        k += 1
         prev = k - 1
     out.append(Layer(k, f[-1][0], [f[-1][1]], [f[-1]], prev))
     return out
 
-# %% ../nbs/09_channels.ipynb #e2100d0c
+# %% ../nbs/09_channels.ipynb #5d52b414
 class SlicedConv2d(nn.Conv2d):
-    "A Conv2d computing its first `active` output channels (None: all) from the input channels it is given."
+    ("A Conv2d computing its first `active` output channels (None: all) "
+     "from the input channels it is given.")
     active: int | None = None
     def forward(self, x):
         c, o = x.shape[1], self.out_channels if self.active is None else self.active
@@ -83,26 +96,34 @@ class SlicedConv2d(nn.Conv2d):
         b = None if self.bias is None else self.bias[:o if self.groups == 1 else c]
         if self.groups == 1:
             return F.conv2d(x, self.weight[:o, :c], b, self.stride, self.padding, self.dilation, 1)
-        return F.conv2d(x, self.weight[:c], b, self.stride, self.padding, self.dilation, c)   # depthwise
+        # depthwise
+        return F.conv2d(x, self.weight[:c], b, self.stride, self.padding, self.dilation, c)
 
+# %% ../nbs/09_channels.ipynb #fc469a63
 class SlicedBatchNorm2d(nn.BatchNorm2d):
-    "A BatchNorm2d that normalises as many channels as its input has, with the first slices of its buffers."
+    ("A BatchNorm2d that normalises as many channels as its input has, "
+     "with the first slices of its buffers.")
     def forward(self, x):
         c = x.shape[1]
         if c == self.num_features: return super().forward(x)
         eaf = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.add_(1)
-            if self.momentum is None: eaf = 1.0 / float(self.num_batches_tracked)   # cumulative average
+            if self.momentum is None:   # cumulative average
+                eaf = 1.0 / float(self.num_batches_tracked)
         stats = not self.training or self.track_running_stats
-        return F.batch_norm(x, self.running_mean[:c] if stats else None, self.running_var[:c] if stats else None,
-                            self.weight[:c], self.bias[:c], self.training or not self.track_running_stats, eaf, self.eps)
+        return F.batch_norm(x, self.running_mean[:c] if stats else None,
+                            self.running_var[:c] if stats else None,
+                            self.weight[:c], self.bias[:c],
+                            self.training or not self.track_running_stats, eaf, self.eps)
 
+# %% ../nbs/09_channels.ipynb #f354172a
 class SlicedLinear(nn.Linear):
     "A Linear reading as many input features as it is given."
     def forward(self, x):
         return F.linear(x, self.weight[:, :x.shape[1]], self.bias)
 
+# %% ../nbs/09_channels.ipynb #c0e59b5f
 _SLICED = {nn.Conv2d: SlicedConv2d, nn.BatchNorm2d: SlicedBatchNorm2d, nn.Linear: SlicedLinear}
 
 def make_sliceable(model: nn.Module) -> nn.Module:
@@ -110,10 +131,12 @@ def make_sliceable(model: nn.Module) -> nn.Module:
     for m in model.modules():
         if type(m) in _SLICED:
             if type(m) is nn.Conv2d and m.groups not in (1, m.in_channels):
-                raise ValueError(f"cannot slice a grouped conv with {m.groups} groups (only dense and depthwise)")
+                raise ValueError(f"cannot slice a grouped conv with {m.groups} groups "
+                                 "(only dense and depthwise)")
             m.__class__ = _SLICED[type(m)]
     return model
 
+# %% ../nbs/09_channels.ipynb #acf63ddf
 def unmake_sliceable(model: nn.Module) -> nn.Module:
     "Undo `make_sliceable` (every module back to its torch class, all channels active)."
     back = {v: k for k, v in _SLICED.items()}
@@ -123,9 +146,10 @@ def unmake_sliceable(model: nn.Module) -> nn.Module:
             m.__class__ = back[type(m)]
     return model
 
-# %% ../nbs/09_channels.ipynb #f561e5a2
+# %% ../nbs/09_channels.ipynb #8044c775
 class Gates:
-    "Sub-networks of a supernet built from `arch`: sliced by integer widths, or scaled channel by channel."
+    ("Sub-networks of a supernet built from `arch`: sliced by integer widths, "
+     "or scaled channel by channel.")
     def __init__(self, model: nn.Module, arch: Arch):
         self.model, self.arch = make_sliceable(model), arch
         self.layers, self.groups = channel_layers(model, arch), arch.tied_groups()
@@ -145,10 +169,11 @@ class Gates:
         "Set every conv's active output channels to its group's width (None: all)."
         for l in self.layers:
             w = None if widths is None else int(widths[self.group_of[l.index]])
-            for conv in (l.conv, l.shortcut): 
+            for conv in (l.conv, l.shortcut):
                 if conv is not None: conv.active = w
-            if l.se_expand is not None:   # the SE's expansion returns to the depthwise width it scales
-                l.se_expand.active = None if widths is None else int(widths[self.group_of[l.in_index]])
+            if l.se_expand is not None:   # the SE's expansion returns to the dw width it scales
+                l.se_expand.active = (None if widths is None
+                                      else int(widths[self.group_of[l.in_index]]))
 
     def full(self):
         "All channels on."
@@ -156,7 +181,8 @@ class Gates:
         self._slice(None)
 
     def set_widths(self, widths, device=None):
-        "Run the sub-network with the first `widths[g]` channels of every group g, sliced (it costs what it computes)."
+        ("Run the sub-network with the first `widths[g]` channels of every group g, sliced "
+         "(it costs what it computes).")
         self.scales = [None] * len(self.groups)
         self._slice([min(int(w), mw) for w, mw in zip(widths, self.max_widths)])
 
@@ -166,7 +192,8 @@ class Gates:
         self.scales = list(scales)
 
     def set_mask(self, widths, device=None):
-        "The sub-network of `widths` as 0/1 scales on the whole supernet (what slicing computes, at the supernet's cost)."
+        ("The sub-network of `widths` as 0/1 scales on the whole supernet "
+         "(what slicing computes, at the supernet's cost).")
         self.set_scales([None if w >= mw else (torch.arange(mw, device=device) < w).float()
                          for w, mw in zip(widths, self.max_widths)])
 
@@ -179,59 +206,73 @@ class Gates:
         for h in self._handles: h.remove()
         unmake_sliceable(self.model)
 
+# %% ../nbs/09_channels.ipynb #0e0403d8
 def group_widths(arch: Arch) -> list[int]:
     "One width per tied group of `arch`."
     ws = arch.widths()
     return [ws[g[0]] for g in arch.tied_groups()]
 
+# %% ../nbs/09_channels.ipynb #b3169924
 def arch_with_group_widths(arch: Arch, widths) -> Arch:
     "`arch` with every member of tied group g set to `widths[g]`."
     return arch.with_widths([int(widths[g]) for g in arch.group_index()]).validate()
 
-# %% ../nbs/09_channels.ipynb #b1989aba
-def slice_weights(model: nn.Module, arch: Arch, sub: nn.Module, sub_arch: Arch):
+# %% ../nbs/09_channels.ipynb #ba6d7c00
+def slice_weights(model: nn.Module,  # the supernet, built from `arch`
+                  arch: Arch,        # `model`'s architecture
+                  sub: nn.Module,    # the narrower network built from `sub_arch` (written to)
+                  sub_arch: Arch,    # `sub`'s architecture: same structure, fewer channels
+                 ):
     "Copy the first channels of every layer of `model` into the narrower `sub` (same structure)."
     big, small = channel_layers(model, arch), channel_layers(sub, sub_arch)
     with torch.no_grad():
         for b, s in zip(big, small):
             o, i = s.conv.out_channels, s.conv.in_channels
             s.conv.weight.copy_(b.conv.weight[:o, :i])
-            if s.shortcut is not None: s.shortcut.weight.copy_(b.shortcut.weight[:o, :s.shortcut.in_channels])
+            if s.shortcut is not None:
+                s.shortcut.weight.copy_(b.shortcut.weight[:o, :s.shortcut.in_channels])
             if s.conv.bias is not None: s.conv.bias.copy_(b.conv.bias[:o])
             if s.se_expand is not None:
                 e = s.se_expand
-                e.weight.copy_(b.se_expand.weight[:e.out_channels, :e.in_channels]); e.bias.copy_(b.se_expand.bias[:e.out_channels])
+                e.weight.copy_(b.se_expand.weight[:e.out_channels, :e.in_channels])
+                e.bias.copy_(b.se_expand.bias[:e.out_channels])
             for bb, sb in zip(b.bns, s.bns):
                 for n in ("weight", "bias", "running_mean", "running_var"):
                     getattr(sb, n).copy_(getattr(bb, n)[:o])
         fb, fs = _classifier(model), _classifier(sub)
-        fs.weight.copy_(fb.weight[:, :fs.in_features]); fs.bias.copy_(fb.bias)
+        fs.weight.copy_(fb.weight[:, :fs.in_features])
+        fs.bias.copy_(fb.bias)
 
+# %% ../nbs/09_channels.ipynb #22cff715
 def _classifier(model):
     return model.fc if hasattr(model, "fc") else model.classifier[-1]
 
-# %% ../nbs/09_channels.ipynb #7507c0c4
+# %% ../nbs/09_channels.ipynb #cb42da3e
 @dataclass
 class FlopsPoly:
     "FLOPs of a network as sum(coeff * c[in] * c[out]) + sum(coeff * c[i]) over width indices."
     bilinear: list      # (in_index or None, out_index, coeff): dense convs; None = image channels
     linear: list        # (index, coeff): depthwise convs, BNs, pool and classifier
     in_channels: int
-    convs: list = field(default_factory=list)   # (in_index, out_index, coeff, depthwise): MorphNet's view
+    convs: list = field(default_factory=list)   # (in, out, coeff, depthwise): MorphNet's view
 
     def __call__(self, c):
         "FLOPs at per-index widths `c` (numbers or tensors)."
         tot = 0
-        for i, o, k in self.bilinear: tot = tot + k * (self.in_channels if i is None else c[i]) * c[o]
+        for i, o, k in self.bilinear:
+            tot = tot + k * (self.in_channels if i is None else c[i]) * c[o]
         for i, k in self.linear: tot = tot + k * c[i]
         return tot
 
+# %% ../nbs/09_channels.ipynb #e5717b0f
 def flops_poly(arch: Arch, resolution: int) -> FlopsPoly:
     "The `FlopsPoly` of `arch` at `resolution` (square images)."
     check_resolution(arch, resolution)
     model = build_model(arch)
     layers, sizes = channel_layers(model, arch), {}
-    hooks = [l.conv.register_forward_hook(lambda m, i, o, l=l: sizes.__setitem__(l.index, o.shape[-1])) for l in layers]
+    hooks = [l.conv.register_forward_hook(
+                 lambda m, i, o, l=l: sizes.__setitem__(l.index, o.shape[-1]))
+             for l in layers]
     n_block = len(LAYOUTS[FAMILIES[arch.name].kinds[-1]])   # convs per ResNet block
     model.eval()      # BN in eval mode: a 1x1 last feature map with batch 1 is fine
     with torch.no_grad(): model(torch.zeros(1, arch.in_channels, resolution, resolution))
@@ -239,17 +280,24 @@ def flops_poly(arch: Arch, resolution: int) -> FlopsPoly:
     bil, lin, convs = [], [], []
     for l in layers:
         h, k = sizes[l.index], l.conv.kernel_size[0]
-        if l.depthwise: lin.append((l.index, h * h * k * k)); convs.append((l.in_index, l.index, h * h * k * k, True))
-        else: bil.append((l.in_index, l.index, h * h * k * k)); convs.append((l.in_index, l.index, h * h * k * k, False))
+        if l.depthwise:
+            lin.append((l.index, h * h * k * k))
+            convs.append((l.in_index, l.index, h * h * k * k, True))
+        else:
+            bil.append((l.in_index, l.index, h * h * k * k))
+            convs.append((l.in_index, l.index, h * h * k * k, False))
         lin.append((l.index, 4 * h * h * len(l.bns)))
-        if l.se_expand is not None:   # SE: average pool of the dw map, and the 1x1 conv back from the squeeze width
+        if l.se_expand is not None:   # SE: avg pool of the dw map, 1x1 conv back from the squeeze
             hd = sizes[l.in_index]
-            lin.append((l.in_index, hd * hd + 1)); bil.append((l.index, l.in_index, 1)); convs.append((l.index, l.in_index, 1, False))
+            lin.append((l.in_index, hd * hd + 1))
+            bil.append((l.index, l.in_index, 1))
+            convs.append((l.index, l.in_index, 1, False))
         if len(l.bns) > 1:      # projection shortcut: a strided 1x1 conv from the block input
             blk_in = layers[l.index - n_block + 1].in_index
-            bil.append((blk_in, l.index, h * h)); convs.append((blk_in, l.index, h * h, False))
+            bil.append((blk_in, l.index, h * h))
+            convs.append((blk_in, l.index, h * h, False))
     last, hl = layers[-1].index, sizes[layers[-1].index]
     pool = hl * hl + 1 if FAMILIES[arch.name].pool_counted else 0
     lin.append((last, pool + arch.num_classes))
-    convs.append((last, None, 1, False))   # the classifier: a 1x1 "conv" on a 1x1 map onto the classes (MorphNet)
+    convs.append((last, None, 1, False))   # the classifier: a 1x1 "conv" (MorphNet)
     return FlopsPoly(bil, lin, arch.in_channels, convs)

@@ -19,17 +19,26 @@ def cpu_has_bf16() -> bool:
     "Does this CPU have native bf16 arithmetic (AVX512-BF16 or AMX)?"
     return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
 
+# %% ../nbs/06_device.ipynb #e9bca4f9
 def shortcut_inputs(arch: Arch) -> list[int]:
-    "Input channels of the network's 1x1 stride-2 convolutions (a ResNet's shortcuts into stages 2, 3, 4)."
-    return [stage[-1][-1] for stage in arch.stages[:-1]] if FAMILIES[arch.name].builder == "resnet" else []
+    ("Input channels of the network's 1x1 stride-2 convolutions (a ResNet's shortcuts into "
+     "stages 2, 3, 4).")
+    return ([stage[-1][-1] for stage in arch.stages[:-1]]
+            if FAMILIES[arch.name].builder == "resnet" else [])
 
-def channels_last_ok(arch: Arch, device, flags: set | None = None) -> bool:
-    """Whether channels_last trains `arch` correctly on `device` (`flags`: the CPU's, default this one's).
-    No on a CPU without AVX-512 when a 1x1 stride-2 conv has < 8 input channels: oneDNN's AVX2 kernel gets its gradients wrong."""
+# %% ../nbs/06_device.ipynb #12cb4b14
+def channels_last_ok(arch: Arch,               # the network
+                     device,                   # where it trains
+                     flags: set | None = None, # the CPU's flags (default: this CPU's)
+                    ) -> bool:
+    ("Whether channels_last trains `arch` correctly on `device` (`flags`: the CPU's, default this "
+     "one's).\n    No on a CPU without AVX-512 when a 1x1 stride-2 conv has < 8 input channels: "
+     "oneDNN's AVX2 kernel gets its gradients wrong.")
     if torch.device(device).type != "cpu": return True
     if "avx512f" in (cpu_flags() if flags is None else flags): return True
     return min(shortcut_inputs(arch), default=8) >= 8
 
+# %% ../nbs/06_device.ipynb #f4813f66
 def auto_precision(arch: Arch, device: torch.device) -> tuple[str, bool]:
     "(precision, channels_last) that trains `arch` fastest on `device`, as measured, and correctly."
     cl = channels_last_ok(arch, device)
@@ -37,20 +46,24 @@ def auto_precision(arch: Arch, device: torch.device) -> tuple[str, bool]:
     if FAMILIES[arch.name].cpu_bf16 and cpu_has_bf16(): return "bf16", cl
     return "fp32", cl
 
-
 # %% ../nbs/06_device.ipynb #1d2f8d23
 def dist_env() -> tuple[int, int, int]:
     "(rank, world size, local rank) from torchrun's environment; (0, 1, 0) when run alone."
-    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
+    return (int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
+            int(os.environ.get("LOCAL_RANK", 0)))
 
+# %% ../nbs/06_device.ipynb #645352e3
 def pick_device(device: str = "auto") -> torch.device:
     "This process's device: its local GPU when there is one (and `device` allows it), else the CPU."
-    if device == "cuda" and not torch.cuda.is_available(): raise ValueError("--device cuda, but no GPU is visible")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda, but no GPU is visible")
     use_cuda = torch.cuda.is_available() and device in ("auto", "cuda")
     return torch.device(f"cuda:{dist_env()[2]}" if use_cuda else "cpu")
 
+# %% ../nbs/06_device.ipynb #10c89edd
 def init_distributed(device: str = "auto") -> tuple[int, int, torch.device]:
-    "Join the process group if torchrun started us (NCCL on GPUs, Gloo on CPUs); return (rank, world, device)."
+    ("Join the process group if torchrun started us (NCCL on GPUs, Gloo on CPUs); "
+     "return (rank, world, device).")
     rank, world, _ = dist_env()
     dev = pick_device(device)
     if dev.type == "cuda": torch.cuda.set_device(dev)
@@ -58,6 +71,7 @@ def init_distributed(device: str = "auto") -> tuple[int, int, torch.device]:
         dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
     return rank, world, dev
 
+# %% ../nbs/06_device.ipynb #9f44fbdc
 def all_sum(values: list[float], device) -> list[float]:
     "Sum a list of numbers over all ranks (identity when run alone)."
     if not (dist.is_available() and dist.is_initialized()): return list(values)

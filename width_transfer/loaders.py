@@ -15,7 +15,10 @@ from .data import ImageTensorDataset, class_balanced_indices
 __all__ = ['random_crop_flip', 'TensorLoader', 'FolderData', 'FolderLoader', 'make_loader']
 
 # %% ../nbs/07_loaders.ipynb #388f1d15
-def random_crop_flip(x: torch.Tensor, pad: int, g: torch.Generator) -> torch.Tensor:
+def random_crop_flip(x: torch.Tensor,     # a float (N, C, H, W) batch
+                     pad: int,            # zero padding on every side; 0: no crop
+                     g: torch.Generator,  # the random draws, on the batch's device
+                    ) -> torch.Tensor:
     "Random crops of a zero-padded batch, then random horizontal flips (per image, generator `g`)."
     n, _, h, w = x.shape
     if pad > 0:
@@ -24,20 +27,34 @@ def random_crop_flip(x: torch.Tensor, pad: int, g: torch.Generator) -> torch.Ten
         ox = torch.randint(0, 2 * pad + 1, (n,), generator=g, device=x.device)
         rows = (oy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
         cols = (ox[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
-        x = xp[torch.arange(n, device=x.device)[:, None, None, None], torch.arange(x.shape[1], device=x.device)[None, :, None, None], rows, cols]
+        x = xp[torch.arange(n, device=x.device)[:, None, None, None],
+               torch.arange(x.shape[1], device=x.device)[None, :, None, None], rows, cols]
     flip = torch.rand(n, generator=g, device=x.device) < 0.5
     return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
+# %% ../nbs/07_loaders.ipynb #2b9c1281
 class TensorLoader:
-    "Batches of an `ImageTensorDataset` kept on `device`, sharded over ranks, augmented on the device."
-    def __init__(self, ds: ImageTensorDataset, batch_size: int, device, train: bool, seed: int = 0,
-                 rank: int = 0, world: int = 1, channels_last: bool = False):
+    ("Batches of an `ImageTensorDataset` kept on `device`, sharded over ranks, augmented on the "
+     "device.")
+    def __init__(self,
+                 ds: ImageTensorDataset,       # the images and labels, moved to `device`
+                 batch_size: int,              # images per batch, per rank
+                 device,                       # where the batches are made and served
+                 train: bool,                  # shuffled, augmented, last partial batch dropped
+                 seed: int = 0,                # seeds the order and the augmentation
+                 rank: int = 0,                # this process's rank
+                 world: int = 1,               # number of processes
+                 channels_last: bool = False,  # serve channels_last batches
+                ):
         self.images, self.labels = ds.images.to(device), ds.labels.to(device)
         self.mean = torch.tensor(ds.info.mean, device=device).view(1, -1, 1, 1) * 255
         self.std = torch.tensor(ds.info.std, device=device).view(1, -1, 1, 1) * 255
-        self.bs, self.device, self.train, self.seed, self.rank, self.world = batch_size, device, train, seed, rank, world
-        self.channels_last, self.epoch, self.pad = channels_last, 0, max(1, round(ds.images.shape[-1] / 8))
-        self.sampler = DistributedSampler(range(len(ds)), world, rank, shuffle=True, seed=seed) if train else None
+        (self.bs, self.device, self.train, self.seed, self.rank,
+         self.world) = batch_size, device, train, seed, rank, world
+        self.channels_last, self.epoch, self.pad = (channels_last, 0,
+                                                    max(1, round(ds.images.shape[-1] / 8)))
+        self.sampler = (DistributedSampler(range(len(ds)), world, rank, shuffle=True, seed=seed)
+                        if train else None)
 
     def set_epoch(self, epoch: int):
         self.epoch = epoch
@@ -53,7 +70,8 @@ class TensorLoader:
 
     def __iter__(self):
         idx = self._indices().to(self.device)
-        g = torch.Generator(device=self.device).manual_seed(self.seed * 1_000_003 + self.epoch * 1_009 + self.rank)
+        g = torch.Generator(device=self.device).manual_seed(
+            self.seed * 1_000_003 + self.epoch * 1_009 + self.rank)
         for k in range(len(idx) // self.bs if self.train else math.ceil(len(idx) / self.bs)):
             b = idx[k * self.bs:(k + 1) * self.bs]
             x = self.images[b].float()
@@ -62,22 +80,39 @@ class TensorLoader:
             if self.channels_last: x = x.contiguous(memory_format=torch.channels_last)
             yield x, self.labels[b]
 
-# %% ../nbs/07_loaders.ipynb #836c36d5
+# %% ../nbs/07_loaders.ipynb #d2991f10
 class FolderData:
     "An image folder's training images at `resolution` for `optimize` (see above)."
-    def __init__(self, ds, info, resolution: int, root: str = "", indices=None, workers: int = 4):
-        self.ds, self.info, self.resolution, self.root, self.workers = ds, info, resolution, str(root), workers
+    def __init__(self,
+                 ds,                   # a torchvision `ImageFolder`
+                 info,                 # its `DatasetInfo`
+                 resolution: int,      # size of the square crops (px)
+                 root: str = "",       # the folder, for the record
+                 indices=None,         # positions in `ds` of the images used; None: all
+                 workers: int = 4,     # loader processes
+                ):
+        (self.ds, self.info, self.resolution, self.root,
+         self.workers) = ds, info, resolution, str(root), workers
         self.indices = list(range(len(ds))) if indices is None else [int(i) for i in indices]
         self.labels = torch.as_tensor([ds.targets[i] for i in self.indices], dtype=torch.int64)
 
     @classmethod
-    def from_root(cls, root, resolution: int = 224, fraction: float = 1.0, seed: int = 0, workers: int = 4):
-        "The training images under `root/train` (one sub-folder per class), a class-balanced `fraction` of them."
+    def from_root(cls,
+                  root,                   # folder with train/, one sub-folder per class
+                  resolution: int = 224,  # size of the square crops (px)
+                  fraction: float = 1.0,  # share of every class to keep, in (0, 1]
+                  seed: int = 0,          # seeds the class-balanced choice
+                  workers: int = 4,       # loader processes
+                 ):
+        ("The training images under `root/train` (one sub-folder per class), a class-balanced "
+         "`fraction` of them.")
         from dataclasses import replace
         from width_transfer.data import load_imagefolder, dataset_info, check_fraction
         ds = load_imagefolder(root, True, resolution)
-        info = replace(dataset_info("imagefolder"), num_classes=len(ds.classes), resolution=resolution)
-        idx = None if check_fraction(fraction) == 1 else class_balanced_indices(torch.as_tensor(ds.targets), fraction, seed)
+        info = replace(dataset_info("imagefolder"), num_classes=len(ds.classes),
+                       resolution=resolution)
+        idx = (None if check_fraction(fraction) == 1
+               else class_balanced_indices(torch.as_tensor(ds.targets), fraction, seed))
         return cls(ds, info, resolution, root, idx, workers)
 
     def __len__(self): return len(self.indices)
@@ -86,16 +121,19 @@ class FolderData:
     def targets(self): return self.labels
 
     def eval_view(self) -> "FolderData":
-        "The same images with the evaluation transform (resize to resolution / 0.875, centre crop): held-out scoring."
+        ("The same images with the evaluation transform (resize to resolution / 0.875, centre "
+         "crop): held-out scoring.")
         import torchvision.transforms as T
         ev = copy.copy(self.ds)
-        ev.transform = T.Compose([T.Resize(int(round(self.resolution / 0.875))), T.CenterCrop(self.resolution), T.ToTensor(),
+        ev.transform = T.Compose([T.Resize(int(round(self.resolution / 0.875))),
+                                  T.CenterCrop(self.resolution), T.ToTensor(),
                                   T.Normalize(self.info.mean, self.info.std)])
         return FolderData(ev, self.info, self.resolution, self.root, self.indices, self.workers)
 
     def subset(self, indices) -> "FolderData":
         "The images at `indices` (positions in this set)."
-        return FolderData(self.ds, self.info, self.resolution, self.root, [self.indices[int(i)] for i in indices], self.workers)
+        return FolderData(self.ds, self.info, self.resolution, self.root,
+                          [self.indices[int(i)] for i in indices], self.workers)
 
     def fingerprint(self) -> str:
         "A short hash of the files (relative paths), labels, resolution and transform."
@@ -107,14 +145,26 @@ class FolderData:
             h.update(f"{Path(p).relative_to(base)}\t{y}\n".encode())
         return h.hexdigest()[:16]
 
+# %% ../nbs/07_loaders.ipynb #8351584e
 class FolderLoader:
-    "Batches of a `FolderData` on `device`: a DataLoader, sharded over processes like `TensorLoader`."
-    def __init__(self, data: FolderData, batch_size: int, device, train: bool, seed: int = 0, rank: int = 0,
-                 world: int = 1, channels_last: bool = False):
+    ("Batches of a `FolderData` on `device`: a DataLoader, sharded over processes like "
+     "`TensorLoader`.")
+    def __init__(self,
+                 data: FolderData,             # the images
+                 batch_size: int,              # images per batch, per rank
+                 device,                       # where the batches are served
+                 train: bool,                  # shuffled, last partial batch dropped
+                 seed: int = 0,                # seeds the order and the augmentation
+                 rank: int = 0,                # this process's rank
+                 world: int = 1,               # number of processes
+                 channels_last: bool = False,  # serve channels_last batches
+                ):
         from torch.utils.data import DistributedSampler
-        self.data, self.bs, self.device, self.train, self.seed, self.rank, self.world = data, batch_size, device, train, seed, rank, world
+        (self.data, self.bs, self.device, self.train, self.seed, self.rank,
+         self.world) = data, batch_size, device, train, seed, rank, world
         self.channels_last, self.epoch = channels_last, 0
-        self.sampler = DistributedSampler(range(len(data)), world, rank, shuffle=True, seed=seed) if train else None
+        self.sampler = (DistributedSampler(range(len(data)), world, rank, shuffle=True, seed=seed)
+                        if train else None)
 
     def set_epoch(self, epoch: int):
         self.epoch = epoch
@@ -126,18 +176,32 @@ class FolderLoader:
 
     def __iter__(self):
         from torch.utils.data import DataLoader, Subset
-        idx = list(iter(self.sampler)) if self.train else list(range(self.rank, len(self.data), self.world))
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch * 1_009 + self.rank)   # augmentation draws
-        # at least one loader process: its augmentation draws are seeded from `g`, not from this process's generator
-        dl = DataLoader(Subset(self.data, idx), self.bs, shuffle=False, drop_last=self.train, num_workers=max(1, self.data.workers),
-                        pin_memory=self.device.type == "cuda", generator=g, persistent_workers=False)
+        idx = (list(iter(self.sampler)) if self.train
+               else list(range(self.rank, len(self.data), self.world)))
+        # augmentation draws
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch * 1_009 + self.rank)
+        # at least one loader process: its augmentation draws are seeded from `g`, not from this
+        # process's generator
+        dl = DataLoader(Subset(self.data, idx), self.bs, shuffle=False, drop_last=self.train,
+                        num_workers=max(1, self.data.workers),
+                        pin_memory=self.device.type == "cuda", generator=g,
+                        persistent_workers=False)
         for x, y in dl:
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             if self.channels_last: x = x.contiguous(memory_format=torch.channels_last)
             yield x, y
 
-def make_loader(data, batch_size: int, device, train: bool, seed: int = 0, rank: int = 0, world: int = 1,
-                channels_last: bool = False):
-    "The batches of `data`: a `TensorLoader` for an `ImageTensorDataset`, a `FolderLoader` for a `FolderData`."
+# %% ../nbs/07_loaders.ipynb #b45bcc27
+def make_loader(data,                         # an `ImageTensorDataset` or a `FolderData`
+                batch_size: int,              # images per batch, per rank
+                device,                       # a device or its name
+                train: bool,                  # training (shuffled, augmented) or evaluation
+                seed: int = 0,                # seeds the order and the augmentation
+                rank: int = 0,                # this process's rank
+                world: int = 1,               # number of processes
+                channels_last: bool = False,  # serve channels_last batches
+               ):
+    ("The batches of `data`: a `TensorLoader` for an `ImageTensorDataset`, a `FolderLoader` for a "
+     "`FolderData`.")
     cls = TensorLoader if isinstance(data, ImageTensorDataset) else FolderLoader
     return cls(data, batch_size, torch.device(device), train, seed, rank, world, channels_last)

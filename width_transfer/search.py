@@ -21,9 +21,11 @@ __all__ = ['CostMeter', 'resolve_precision', 'kd_loss', 'recalibrate_bn', 'top1'
 
 # %% ../nbs/10_search.ipynb #46371680
 class CostMeter:
-    "Training FLOPs an optimization spends: 3 x MACs per image trained, 1 x per image only evaluated."
+    ("Training FLOPs an optimization spends: 3 x MACs per image trained, "
+     "1 x per image only evaluated.")
     def __init__(self, resolution: int):
-        self.resolution, self.flops, self.train_images, self.eval_images, self._cache = resolution, 0, 0, 0, {}
+        self.resolution, self.flops, self.train_images, self.eval_images, self._cache = (
+            resolution, 0, 0, 0, {})
 
     def macs(self, arch: Arch) -> int:
         key = arch.to_json()
@@ -32,50 +34,79 @@ class CostMeter:
 
     def train(self, arch: Arch, n: int):
         "Count a forward and backward pass of `n` images through `arch`."
-        self.flops += 3 * self.macs(arch) * n; self.train_images += n
+        self.flops += 3 * self.macs(arch) * n
+        self.train_images += n
 
     def eval(self, arch: Arch, n: int):
         "Count a forward-only pass of `n` images through `arch`."
-        self.flops += self.macs(arch) * n; self.eval_images += n
+        self.flops += self.macs(arch) * n
+        self.eval_images += n
 
 # %% ../nbs/10_search.ipynb #15c91a02
 def _check_precision(p: str) -> str:
-    if p not in ("auto", "fp32", "bf16"): raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {p!r}")
+    if p not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {p!r}")
     return p
 
-def resolve_precision(precision: str, arch: Arch, device) -> tuple[str, bool]:
-    "(precision, channels_last) for training `arch` on `device`; 'auto' is the engine's measured choice."
+# %% ../nbs/10_search.ipynb #3e04feb8
+def resolve_precision(precision: str,  # 'auto', 'fp32' or 'bf16'
+                      arch: Arch,      # the network the algorithm trains (supernet or widened)
+                      device,          # where it trains
+                     ) -> tuple[str, bool]:
+    ("(precision, channels_last) for training `arch` on `device`; "
+     "'auto' is the engine's measured choice.")
     prec, cl = auto_precision(arch, torch.device(device))
     return (prec if precision == "auto" else precision), cl
 
+# %% ../nbs/10_search.ipynb #0fa31bd0
 def kd_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
     "KL(softmax(teacher) || softmax(student)), batch mean, teacher detached (temperature 1)."
-    return F.kl_div(F.log_softmax(student.float(), 1), F.softmax(teacher.detach().float(), 1), reduction="batchmean")
+    return F.kl_div(F.log_softmax(student.float(), 1), F.softmax(teacher.detach().float(), 1),
+                    reduction="batchmean")
 
+# %% ../nbs/10_search.ipynb #addbbac6
 @torch.no_grad()
 def recalibrate_bn(model: nn.Module, batches) -> int:
-    "Re-estimate every BatchNorm's running statistics on `batches` (train mode, cumulative); return images seen."
+    ("Re-estimate every BatchNorm's running statistics on `batches` (train mode, cumulative); "
+     "return images seen.")
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     saved = [(m.momentum, m.training) for m in bns]
-    for m in bns: m.reset_running_stats(); m.momentum = None; m.train()
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+        m.train()
     n = 0
-    for x, _ in batches: model(x); n += len(x)
-    for m, (mom, tr) in zip(bns, saved): m.momentum = mom; m.train(tr)
+    for x, _ in batches:
+        model(x)
+        n += len(x)
+    for m, (mom, tr) in zip(bns, saved):
+        m.momentum = mom
+        m.train(tr)
     return n
 
+# %% ../nbs/10_search.ipynb #2649bf42
 @torch.no_grad()
 def top1(model: nn.Module, batches) -> tuple[float, int]:
     "(top-1 %, images) of `model` in eval mode on `batches`."
-    model.eval(); c = n = 0
-    for x, y in batches: c += (model(x).argmax(1) == y).sum().item(); n += len(y)
+    model.eval()
+    c = n = 0
+    for x, y in batches:
+        c += (model(x).argmax(1) == y).sum().item()
+        n += len(y)
     return 100.0 * c / max(n, 1), n
 
 # %% ../nbs/10_search.ipynb #571803c7
 class Session:
-    """Where one search runs: device, rank and world size (torchrun), and its per-epoch checkpoint."""
-    def __init__(self, device=torch.device("cpu"), checkpoint=None, key: str | None = None, log=None, label: str = "search"):
+    "Where one search runs: device, rank and world size (torchrun), and its per-epoch checkpoint."
+    def __init__(self,
+                 device=torch.device("cpu"),  # where this process trains
+                 checkpoint=None,             # the checkpoint file (None: no checkpoint)
+                 key: str | None = None,      # the search's config hash, stored in its checkpoint
+                 log=None,                    # called with each epoch's line (rank 0), e.g. print
+                 label: str = "search",       # the algorithm, named in progress lines and errors
+                ):
         self.device = torch.device(device)
-        self.log, self.label = log, label   # log: called with one line per finished epoch (rank 0), e.g. print
+        self.log, self.label = log, label
         on = dist.is_available() and dist.is_initialized()
         self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if on else (0, 1)
         self.checkpoint, self.key = (None if checkpoint is None else Path(checkpoint)), key
@@ -84,12 +115,19 @@ class Session:
     def per_rank(self, batch_size: int) -> int:
         "This process's share of the global `batch_size`."
         if batch_size % self.world:
-            raise ValueError(f"batch_size {batch_size} (the global batch) is not divisible by the {self.world} processes")
+            raise ValueError(f"batch_size {batch_size} (the global batch) is not divisible by the "
+                             f"{self.world} processes")
         return batch_size // self.world
 
-    def loader(self, data, batch_size: int, seed: int, channels_last: bool):
+    def loader(self,
+               data,                 # the training set: an `ImageTensorDataset` or a `FolderData`
+               batch_size: int,      # the global batch, over all processes
+               seed: int,            # seeds the shuffling
+               channels_last: bool,  # batches in channels_last memory layout
+              ):
         "The training batches of this process: its shard of `data`, its share of the global batch."
-        return make_loader(data, self.per_rank(batch_size), self.device, True, seed, self.rank, self.world, channels_last)
+        return make_loader(data, self.per_rank(batch_size), self.device, True, seed, self.rank,
+                           self.world, channels_last)
 
     def sync_grads(self, params):
         "Average the gradients of `params` over the processes (no-op alone)."
@@ -97,59 +135,88 @@ class Session:
         ps = [p for p in params if p.grad is not None]
         if not ps: return
         flat = torch.cat([p.grad.reshape(-1).float() for p in ps])
-        dist.all_reduce(flat); flat /= self.world
+        dist.all_reduce(flat)
+        flat /= self.world
         i = 0
         for p in ps:
-            n = p.grad.numel(); p.grad.copy_(flat[i:i + n].view_as(p.grad)); i += n
+            n = p.grad.numel()
+            p.grad.copy_(flat[i:i + n].view_as(p.grad))
+            i += n
 
     def wall(self) -> float:
         "Seconds this search has run, over all its pieces."
         return self.elapsed_before + time.time() - self.t0
 
-    def resume(self, objects: dict, gens: dict, meter, trace: list) -> tuple[int, dict]:
-        "Load the checkpoint, if any, into `objects` (modules, optimizers), `gens`, `meter`, `trace`: (epochs done, extras)."
+    def resume(self,
+               objects: dict,  # name: module or optimizer, loaded in place
+               gens: dict,     # name: random generator (`get_state`, `set_state`), restored
+               meter,          # the search's `CostMeter`, restored (or None)
+               trace: list,    # the search's trace, replaced by the checkpoint's
+              ) -> tuple[int, dict]:
+        ("Load the checkpoint, if any, into `objects` (modules, optimizers), `gens`, `meter`, "
+         "`trace`: (epochs done, extras).")
         if self.checkpoint is None or not self.checkpoint.is_file(): return 0, {}
         ck = load_checkpoint(self.checkpoint, f"the search {self.key}")
         if not isinstance(ck, dict) or ck.get("key") != self.key:
-            raise CorruptCheckpoint(f"checkpoint {self.checkpoint} belongs to another search (config {ck.get('key')}, this one "
-                             f"{self.key}); move it away to start this one afresh")
+            raise CorruptCheckpoint(f"checkpoint {self.checkpoint} belongs to another search "
+                                    f"(config {ck.get('key')}, this one {self.key}); move it away "
+                                    f"to start this one afresh")
         if set(ck["objects"]) != set(objects) or set(ck["gens"]) != set(gens):
-            raise ValueError(f"checkpoint {self.checkpoint} holds {sorted(ck['objects'])} and {sorted(ck['gens'])}, this search "
-                             f"needs {sorted(objects)} and {sorted(gens)}")
+            raise ValueError(f"checkpoint {self.checkpoint} holds {sorted(ck['objects'])} and "
+                             f"{sorted(ck['gens'])}, this search needs {sorted(objects)} and "
+                             f"{sorted(gens)}")
         for k, o in objects.items(): o.load_state_dict(ck["objects"][k])
         for k, g in gens.items(): g.set_state(ck["gens"][k])
         torch.set_rng_state(ck["torch_rng"])
-        if ck.get("cuda_rng") is not None and self.device.type == "cuda": torch.cuda.set_rng_state(ck["cuda_rng"], self.device)
+        if ck.get("cuda_rng") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(ck["cuda_rng"], self.device)
         if meter is not None: meter.flops, meter.train_images, meter.eval_images = ck["meter"]
         trace[:] = ck["trace"]
         self.elapsed_before, self.t0, self.resumed_after = ck["elapsed"], time.time(), ck["epoch"]
         return ck["epoch"], ck["extra"]
 
-    def save(self, epoch: int, objects: dict, gens: dict, meter, trace: list, **extra):
-        "Checkpoint after `epoch` finished epochs (rank 0 writes; every process waits for it); log the epoch's line."
+    def save(self,
+             epoch: int,     # finished epochs
+             objects: dict,  # name: module or optimizer, saved by its state dict
+             gens: dict,     # name: random generator, saved by its state
+             meter,          # the search's `CostMeter` (or None)
+             trace: list,    # the search's trace; its last entry makes the epoch's line
+             **extra,        # anything else for `resume` to return
+            ):
+        ("Checkpoint after `epoch` finished epochs (rank 0 writes; every process waits for it); "
+         "log the epoch's line.")
         entry = trace[-1] if trace else {}
         if self.log is not None and self.rank == 0: self.log(self.progress(epoch, entry))
-        self.check_finite(entry, f"epoch {epoch}")   # every process, before the barrier: a diverged state is not saved
+        # every process, before the barrier: a diverged state is not saved
+        self.check_finite(entry, f"epoch {epoch}")
         if self.checkpoint is None: return
         if self.rank == 0:
-            save_checkpoint(dict(key=self.key, epoch=epoch, objects={k: o.state_dict() for k, o in objects.items()},
-                             gens={k: g.get_state() for k, g in gens.items()}, torch_rng=torch.get_rng_state(),
-                             cuda_rng=torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
-                             meter=None if meter is None else (meter.flops, meter.train_images, meter.eval_images), trace=copy.deepcopy(trace),
-                             elapsed=self.wall(), extra=extra), self.checkpoint)
+            save_checkpoint(dict(
+                key=self.key, epoch=epoch, objects={k: o.state_dict() for k, o in objects.items()},
+                gens={k: g.get_state() for k, g in gens.items()}, torch_rng=torch.get_rng_state(),
+                cuda_rng=(torch.cuda.get_rng_state(self.device) if self.device.type == "cuda"
+                          else None),
+                meter=(None if meter is None
+                       else (meter.flops, meter.train_images, meter.eval_images)),
+                trace=copy.deepcopy(trace), elapsed=self.wall(), extra=extra), self.checkpoint)
         if self.world > 1: dist.barrier()
 
     def check_finite(self, values: dict, where: str):
-        """Raise `Diverged` (a FloatingPointError) naming the first float of `values` (losses) that is NaN or infinite.
-        With several processes they agree first, so all raise together (none is left waiting in a collective)."""
-        bad = next(((k, v) for k, v in values.items() if isinstance(v, float) and not math.isfinite(v)), None)
+        ("Raise `Diverged` (a FloatingPointError) naming the first float of `values` (losses) that "
+         "is NaN or infinite.\n"
+         "        With several processes they agree first, so all raise together "
+         "(none is left waiting in a collective).")
+        bad = next(((k, v) for k, v in values.items()
+                    if isinstance(v, float) and not math.isfinite(v)), None)
         if self.world > 1:
-            flag = torch.tensor([float(bad is not None)], device=self.device if self.device.type == "cuda" else "cpu")
+            flag = torch.tensor([float(bad is not None)],
+                                device=self.device if self.device.type == "cuda" else "cpu")
             dist.all_reduce(flag, op=dist.ReduceOp.MAX)
             if flag.item() and bad is None: bad = ("the loss of another process", float("nan"))
-        if bad: raise Diverged(f"{self.label}: the supernet diverged (the network this search trains): {bad[0]} "
-                                         f"is {bad[1]} at {where}; nothing of it is checkpointed. Try a lower lr, or a "
-                                         "source less narrow or at a higher resolution")
+        if bad:
+            raise Diverged(f"{self.label}: the supernet diverged (the network this search trains): "
+                           f"{bad[0]} is {bad[1]} at {where}; nothing of it is checkpointed. Try a "
+                           "lower lr, or a source less narrow or at a higher resolution")
 
     def progress(self, epoch: int, entry: dict) -> str:
         "One line on a finished epoch: the scalar fields of its trace entry and the seconds so far."
@@ -157,8 +224,11 @@ class Session:
         parts = [f"{k} {fmt(v)}" for k, v in entry.items()
                  if k != "epoch" and isinstance(v, (int, float)) and not isinstance(v, bool)]
         who = self.label if self.key is None else f"{self.label} {self.key}"
-        return f"{who}: epoch {epoch} done after {self.wall():.0f} s" + (": " + ", ".join(parts) if parts else "")
+        return (f"{who}: epoch {epoch} done after {self.wall():.0f} s"
+                + (": " + ", ".join(parts) if parts else ""))
 
     def finish(self):
-        "The search's record is stored: its checkpoint is no longer needed (a later run of it is found in the store)."
-        if self.checkpoint is not None and self.rank == 0 and self.checkpoint.is_file(): self.checkpoint.unlink()
+        ("The search's record is stored: its checkpoint is no longer needed (a later run of it is "
+         "found in the store).")
+        if self.checkpoint is not None and self.rank == 0 and self.checkpoint.is_file():
+            self.checkpoint.unlink()
