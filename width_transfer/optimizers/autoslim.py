@@ -28,42 +28,74 @@ __all__ = ['VERSION', 'settings', 'group_levels', 'snap_widths', 'split_heldout'
            'score_widths', 'greedy_slim', 'run']
 
 # %% ../../nbs/12_autoslim.ipynb #e522c652
-VERSION = 1   # of this optimizer's mechanism: raise it when its behaviour changes (older records stay history)
+# of this optimizer's mechanism: raise it when its behaviour changes (older records stay history)
+VERSION = 1
 
 def _count(name, v, lo=1):
     if isinstance(v, bool) or not isinstance(v, int) or v < lo:
         raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
     return v
 
-def settings(widen: float = 1.5, epochs: int = 4, batch_size: int = 256, lr: float = 0.05, wd: float = 5e-4,
-             warmup_epochs: float = 0.0, random_subnets: int = 2, heldout: float = 0.1, bins: int = 12,
-             min_bin: int = 2, calib_batches: int = 2, score_batches: int = 2, precision: str = "auto") -> dict:
-    "AutoSlim settings: supernet `widen` and training, held-out fraction, `bins` per group, BN calibration and scoring batches."
-    if not widen >= 1: raise ValueError(f"widen must be >= 1 (the supernet is at least as wide as the arch), got {widen}")
-    for n, v in dict(epochs=epochs, batch_size=batch_size, calib_batches=calib_batches, score_batches=score_batches).items(): _count(n, v)
-    _count("random_subnets", random_subnets, 0); _count("bins", bins, 2); _count("min_bin", min_bin)
-    if not lr > 0 or not wd >= 0 or not warmup_epochs >= 0: raise ValueError("lr must be > 0, wd and warmup_epochs >= 0")
-    if not 0 < heldout < 1: raise ValueError(f"heldout must be a fraction of the training images in (0, 1), got {heldout}")
+# %% ../../nbs/12_autoslim.ipynb #32bda71e
+def settings(widen: float = 1.5,          # supernet width, as a multiple of the arch's
+             epochs: int = 4,             # supernet training epochs
+             batch_size: int = 256,       # the global training (and held-out) batch
+             lr: float = 0.05,            # peak learning rate (cosine decay)
+             wd: float = 5e-4,            # weight decay (none on BatchNorm and biases)
+             warmup_epochs: float = 0.0,  # linear warmup, in epochs
+             random_subnets: int = 2,     # random sub-networks per batch (sandwich rule)
+             heldout: float = 0.1,        # fraction of training images held out for the search
+             bins: int = 12,              # a group of width W takes the widths round(k * W / bins)
+             min_bin: int = 2,            # the narrowest k
+             calib_batches: int = 2,      # held-out batches re-estimating BN per candidate
+             score_batches: int = 2,      # held-out batches scoring each candidate
+             precision: str = "auto",     # 'auto', 'fp32' or 'bf16'
+            ) -> dict:
+    ("AutoSlim settings: supernet `widen` and training, held-out fraction, `bins` per group, "
+     "BN calibration and scoring batches.")
+    if not widen >= 1:
+        raise ValueError(f"widen must be >= 1 (the supernet is at least as wide as the arch), "
+                         f"got {widen}")
+    for n, v in dict(epochs=epochs, batch_size=batch_size, calib_batches=calib_batches,
+                     score_batches=score_batches).items():
+        _count(n, v)
+    _count("random_subnets", random_subnets, 0)
+    _count("bins", bins, 2)
+    _count("min_bin", min_bin)
+    if not lr > 0 or not wd >= 0 or not warmup_epochs >= 0:
+        raise ValueError("lr must be > 0, wd and warmup_epochs >= 0")
+    if not 0 < heldout < 1:
+        raise ValueError(f"heldout must be a fraction of the training images in (0, 1), "
+                         f"got {heldout}")
     if not min_bin < bins:
-        raise ValueError(f"min_bin must be in [1, bins - 1] = [1, {bins - 1}] (the narrowest width is min_bin/bins), got {min_bin}")
-    return dict(widen=float(widen), epochs=epochs, batch_size=batch_size, lr=float(lr), wd=float(wd),
-                warmup_epochs=float(warmup_epochs), random_subnets=random_subnets, heldout=float(heldout),
-                bins=bins, min_bin=min_bin, calib_batches=calib_batches, score_batches=score_batches,
-                precision=_check_precision(precision))
+        raise ValueError(f"min_bin must be in [1, bins - 1] = [1, {bins - 1}] "
+                         f"(the narrowest width is min_bin/bins), got {min_bin}")
+    return dict(widen=float(widen), epochs=epochs, batch_size=batch_size, lr=float(lr),
+                wd=float(wd), warmup_epochs=float(warmup_epochs), random_subnets=random_subnets,
+                heldout=float(heldout), bins=bins, min_bin=min_bin, calib_batches=calib_batches,
+                score_batches=score_batches, precision=_check_precision(precision))
 
 # %% ../../nbs/12_autoslim.ipynb #b10cdfa6
 def group_levels(max_width: int, bins: int, min_bin: int) -> list[int]:
-    "Widths a group of supernet width `max_width` may take: round(k * max_width / bins), k = min_bin..bins, ascending, distinct."
+    ("Widths a group of supernet width `max_width` may take: round(k * max_width / bins), "
+     "k = min_bin..bins, ascending, distinct.")
     return sorted({max(1, int(k * max_width / bins + 0.5)) for k in range(min_bin, bins + 1)})
 
-def snap_widths(max_widths, u: float, bins: int, min_bin: int) -> list[int]:
-    "One width multiplier `u` for the whole network, snapped to each group's bins (the original's sampling)."
+# %% ../../nbs/12_autoslim.ipynb #e1ef9dbc
+def snap_widths(max_widths,    # the supernet's width of each group
+                u: float,      # the width multiplier, in (0, 1]
+                bins: int,     # bins per group
+                min_bin: int,  # the narrowest bin
+               ) -> list[int]:
+    ("One width multiplier `u` for the whole network, snapped to each group's bins "
+     "(the original's sampling).")
     k = min(bins, max(min_bin, int(u * bins + 0.5)))
     return [max(1, int(k * w / bins + 0.5)) for w in max_widths]
 
 # %% ../../nbs/12_autoslim.ipynb #56412a8b
 def split_heldout(labels, fraction: float, seed: int = 0) -> tuple[list[int], list[int]]:
-    "(training indices, held-out indices): a class-balanced `fraction` held out, its classes interleaved."
+    ("(training indices, held-out indices): a class-balanced `fraction` held out, "
+     "its classes interleaved.")
     labels = torch.as_tensor(labels)
     held = class_balanced_indices(labels, fraction, seed)
     hs = set(held)
@@ -72,26 +104,48 @@ def split_heldout(labels, fraction: float, seed: int = 0) -> tuple[list[int], li
     g = torch.Generator().manual_seed(seed + 7)
     per_class = [held_t[labels[held_t] == c] for c in torch.unique(labels[held_t]).tolist()]
     per_class = [p[torch.randperm(len(p), generator=g)] for p in per_class]
-    order = [int(p[r]) for r in range(max(len(p) for p in per_class)) for p in per_class if r < len(p)]
+    order = [int(p[r]) for r in range(max(len(p) for p in per_class))
+             for p in per_class if r < len(p)]
     return train, order
 
-def heldout_batches(data, indices, n_calib: int, n_score: int, batch_size: int, device, channels_last: bool = True):
+# %% ../../nbs/12_autoslim.ipynb #b8935764
+def heldout_batches(data,                       # the training set the indices refer to
+                    indices,                    # held-out indices, from `split_heldout`
+                    n_calib: int,               # calibration batches
+                    n_score: int,               # scoring batches
+                    batch_size: int,            # the largest batch
+                    device,                     # where the batches go
+                    channels_last: bool = True, # batches in channels_last memory layout
+                   ):
     "Fixed, un-augmented held-out batches: (calibration batches, scoring batches), disjoint."
     n = n_calib + n_score
     bs = min(batch_size, len(indices) // n)
     if bs < 2:
-        raise ValueError(f"{len(indices)} held-out images are too few for {n_calib} + {n_score} held-out batches of at "
-                         f"least 2 images; raise heldout or lower calib_batches / score_batches")
-    if hasattr(data, "eval_view"): data = data.eval_view()   # an image folder: held-out images un-augmented too
-    loader = make_loader(data.subset(indices[:n * bs]), bs, device, train=False, channels_last=channels_last)
+        raise ValueError(f"{len(indices)} held-out images are too few for {n_calib} + {n_score} "
+                         f"held-out batches of at least 2 images; raise heldout or lower "
+                         f"calib_batches / score_batches")
+    # an image folder: held-out images un-augmented too
+    if hasattr(data, "eval_view"): data = data.eval_view()
+    loader = make_loader(data.subset(indices[:n * bs]), bs, device, train=False,
+                         channels_last=channels_last)
     batches = list(loader)
     return batches[:n_calib], batches[n_calib:]
 
 # %% ../../nbs/12_autoslim.ipynb #5246ba40
-def train_supernet(model: nn.Module, gates: Gates, loader, st: dict, meter: CostMeter, trace: list, gen: torch.Generator,
-                   device=torch.device("cpu"), session: Session | None = None):
-    "Sandwich rule: per batch, the widest net on the labels, the narrowest and `random_subnets` random ones on KL to the widest."
-    session = session or Session(device); world = session.world
+def train_supernet(model: nn.Module,          # the widened network, sliced by `gates`
+                   gates: Gates,              # the supernet's sub-networks
+                   loader,                    # the training batches (`Session.loader`)
+                   st: dict,                  # `settings`, and "_prec": the resolved precision
+                   meter: CostMeter,          # charged for every pass
+                   trace: list,               # gets one entry per epoch
+                   gen: torch.Generator,      # draws the random sub-networks
+                   device=torch.device("cpu"),
+                   session: Session | None = None,  # processes and checkpoint (None: one, none)
+                  ):
+    ("Sandwich rule: per batch, the widest net on the labels, the narrowest and `random_subnets` "
+     "random ones on KL to the widest.")
+    session = session or Session(device)
+    world = session.world
     mw, bins, mb = gates.max_widths, st["bins"], st["min_bin"]
     min_w = [group_levels(w, bins, mb)[0] for w in mw]
     max_a, min_a = gates.sub_arch(mw), gates.sub_arch(min_w)
@@ -100,41 +154,72 @@ def train_supernet(model: nn.Module, gates: Gates, loader, st: dict, meter: Cost
     total, warm = st["epochs"] * steps, round(st["warmup_epochs"] * steps)
     first, _ = session.resume(dict(model=model, opt=opt), dict(gen=gen), meter, trace)
     for epoch in range(first, st["epochs"]):
-        loader.set_epoch(epoch); model.train(); ce_sum = kd_sum = 0.0
+        loader.set_epoch(epoch)
+        model.train()
+        ce_sum = kd_sum = 0.0
         for i, (x, y) in enumerate(loader):
             for gr in opt.param_groups: gr["lr"] = lr_at(epoch * steps + i, total, st["lr"], warm)
             opt.zero_grad(set_to_none=True)
             gates.full()
-            with autocast_for(x.device, st.get("_prec", "fp32")): out = model(x); loss = crit(out, y)
+            with autocast_for(x.device, st.get("_prec", "fp32")):
+                out = model(x)
+                loss = crit(out, y)
             loss.backward()
-            meter.train(max_a, len(y) * world); ce_sum += loss.item()
+            meter.train(max_a, len(y) * world)
+            ce_sum += loss.item()
             teacher = out.detach()
-            us = [mb / bins + (1 - mb / bins) * u for u in torch.rand(st["random_subnets"], generator=gen).tolist()]
+            us = [mb / bins + (1 - mb / bins) * u
+                  for u in torch.rand(st["random_subnets"], generator=gen).tolist()]
             for w in [min_w] + [snap_widths(mw, u, bins, mb) for u in us]:
                 gates.set_widths(w, device)
-                with autocast_for(x.device, st.get("_prec", "fp32")): kd = kd_loss(model(x), teacher)
+                with autocast_for(x.device, st.get("_prec", "fp32")):
+                    kd = kd_loss(model(x), teacher)
                 kd.backward()
-                meter.train(gates.sub_arch(w), len(y) * world); kd_sum += kd.item()
+                meter.train(gates.sub_arch(w), len(y) * world)
+                kd_sum += kd.item()
             session.sync_grads(model.parameters())
             opt.step()
         gates.full()
-        trace.append(dict(epoch=epoch + 1, ce_max=ce_sum / steps, kd_sub=kd_sum / steps / (1 + st["random_subnets"]),
+        trace.append(dict(epoch=epoch + 1, ce_max=ce_sum / steps,
+                          kd_sub=kd_sum / steps / (1 + st["random_subnets"]),
                           cost_flops=meter.flops))
         session.save(epoch + 1, dict(model=model, opt=opt), dict(gen=gen), meter, trace)
 
 # %% ../../nbs/12_autoslim.ipynb #55b05a73
-def score_widths(model, gates: Gates, widths, calib, score, meter: CostMeter | None, device) -> float:
-    "Held-out top-1 of the sub-network `widths`: BN recalibrated in train mode on `calib`, scored on `score`."
+def score_widths(model,                     # the supernet
+                 gates: Gates,              # its sub-networks
+                 widths,                    # the candidate's width of each group
+                 calib,                     # batches re-estimating BN
+                 score,                     # batches scoring top-1
+                 meter: CostMeter | None,   # charged for both (None: not charged)
+                 device,                    # where the gates' widths go
+                ) -> float:
+    ("Held-out top-1 of the sub-network `widths`: BN recalibrated in train mode on `calib`, "
+     "scored on `score`.")
     gates.set_widths(widths, device)
     n = recalibrate_bn(model, calib)
     acc, m = top1(model, score)
     if meter is not None: meter.eval(gates.sub_arch(widths), n + m)
     return acc
 
-def greedy_slim(model: nn.Module, gates: Gates, target: float, resolution: int, calib, score, bins: int, min_bin: int,
-                meter: CostMeter, trace: list, device=torch.device("cpu"), session: Session | None = None) -> list[int]:
-    """From the widest network, shrink by one step the group whose shrink keeps held-out top-1 highest, until FLOPs <= target.
-    Under torchrun the candidates of a step are scored round-robin over the processes (each on all held-out batches)."""
+# %% ../../nbs/12_autoslim.ipynb #0c5e7a11
+def greedy_slim(model: nn.Module,           # the trained supernet
+                gates: Gates,               # its sub-networks
+                target: float,              # FLOPs to reach
+                resolution: int,            # input resolution, for FLOPs
+                calib,                      # held-out batches re-estimating BN
+                score,                      # held-out batches scoring top-1
+                bins: int,                  # bins per group
+                min_bin: int,               # the narrowest bin
+                meter: CostMeter,           # charged for every candidate
+                trace: list,                # gets one entry per step
+                device=torch.device("cpu"),
+                session: Session | None = None,  # the processes (None: one)
+               ) -> list[int]:
+    ("From the widest network, shrink by one step the group whose shrink keeps held-out top-1 "
+     "highest, until FLOPs <= target.\n"
+     "    Under torchrun the candidates of a step are scored round-robin over the processes "
+     "(each on all held-out batches).")
     session = session or Session(device)
     n_eval = sum(len(y) for _, y in calib) + sum(len(y) for _, y in score)
     levels = [group_levels(w, bins, min_bin) for w in gates.max_widths]
@@ -145,41 +230,61 @@ def greedy_slim(model: nn.Module, gates: Gates, target: float, resolution: int, 
         shrinks = [(g, widths[:g] + [lv[lv.index(widths[g]) - 1]] + widths[g + 1:])
                    for g, lv in enumerate(levels) if lv.index(widths[g]) > 0]
         if not shrinks: break                    # every group at its narrowest level
-        accs = torch.zeros(len(shrinks), dtype=torch.float64, device=session.device)   # NCCL reduces GPU tensors only
+        # NCCL reduces GPU tensors only
+        accs = torch.zeros(len(shrinks), dtype=torch.float64, device=session.device)
         for j, (g, w) in enumerate(shrinks):
-            if j % session.world == session.rank: accs[j] = score_widths(model, gates, w, calib, score, None, device)
-            meter.eval(gates.sub_arch(w), n_eval)   # every candidate once, whichever process scored it
+            if j % session.world == session.rank:
+                accs[j] = score_widths(model, gates, w, calib, score, None, device)
+            # every candidate once, whichever process scored it
+            meter.eval(gates.sub_arch(w), n_eval)
         if session.world > 1: dist.all_reduce(accs)
-        cands = [(float(accs[j]), flops - arch_flops(gates.sub_arch(w), resolution), -g, w) for j, (g, w) in enumerate(shrinks)]
+        cands = [(float(accs[j]), flops - arch_flops(gates.sub_arch(w), resolution), -g, w)
+                 for j, (g, w) in enumerate(shrinks)]
         acc, removed, neg_g, widths = max(cands)
-        flops -= removed; step += 1; g = -neg_g
-        trace.append(dict(step=step, group=g, layers=[names[i] for i in gates.groups[g]], width=widths[g], flops=flops,
-                          heldout_top1=acc, candidates=len(cands), cost_flops=meter.flops))
+        flops -= removed
+        step += 1
+        g = -neg_g
+        trace.append(dict(step=step, group=g, layers=[names[i] for i in gates.groups[g]],
+                          width=widths[g], flops=flops, heldout_top1=acc, candidates=len(cands),
+                          cost_flops=meter.flops))
     gates.full()
     return widths
 
 # %% ../../nbs/12_autoslim.ipynb #e7ed0e40
-def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int = 0, device=torch.device("cpu"),
-        session: Session | None = None):
-    "AutoSlim on `arch`: train the `widen`x slimmable supernet, slim it greedily on held-out images, match FLOPs to `target`."
+def run(arch: Arch,                 # the architecture to re-width
+        data: ImageTensorDataset,   # the training images (a class-balanced part held out)
+        target: float,              # FLOPs of the result
+        st: dict,                   # `settings`
+        seed: int = 0,              # seeds the split, the shuffling and the sub-networks
+        device=torch.device("cpu"),
+        session: Session | None = None,  # processes and checkpoint (None: one, none)
+       ):
+    ("AutoSlim on `arch`: train the `widen`x slimmable supernet, slim it greedily on held-out "
+     "images, match FLOPs to `target`.")
     res, meter, trace = data.resolution, CostMeter(data.resolution), []
     session = session or Session(device)
     train_idx, held = split_heldout(data.labels, st["heldout"], seed)
     wide = scale_width(arch, st["widen"])
-    prec, cl = resolve_precision(st.get("precision", "fp32"), wide, device)   # the layout is correct for the supernet's shortcuts
-    calib, score = heldout_batches(data, held, st["calib_batches"], st["score_batches"], st["batch_size"], device, cl)
+    # the layout is correct for the supernet's shortcuts
+    prec, cl = resolve_precision(st.get("precision", "fp32"), wide, device)
+    calib, score = heldout_batches(data, held, st["calib_batches"], st["score_batches"],
+                                   st["batch_size"], device, cl)
     loader = session.loader(data.subset(train_idx), st["batch_size"], seed, cl)
     if len(loader) == 0:
-        raise ValueError(f"{len(train_idx)} training images (after holding out {len(held)}) are fewer than one batch of {st['batch_size']}")
-    model = build_model(wide).to(device, memory_format=torch.channels_last if cl else torch.contiguous_format)
+        raise ValueError(f"{len(train_idx)} training images (after holding out {len(held)}) are "
+                         f"fewer than one batch of {st['batch_size']}")
+    model = build_model(wide).to(device, memory_format=torch.channels_last if cl
+                                 else torch.contiguous_format)
     gates = Gates(model, wide)
-    train_supernet(model, gates, loader, {**st, "_prec": prec}, meter, trace, torch.Generator().manual_seed(seed + 1), device,
-                   session)
+    train_supernet(model, gates, loader, {**st, "_prec": prec}, meter, trace,
+                   torch.Generator().manual_seed(seed + 1), device, session)
     with autocast_for(device, prec):
-        widths = greedy_slim(model, gates, target, res, calib, score, st["bins"], st["min_bin"], meter, trace, device, session)
+        widths = greedy_slim(model, gates, target, res, calib, score, st["bins"], st["min_bin"],
+                             meter, trace, device, session)
     gates.remove()
     slim = gates.sub_arch(widths)
-    trace.append(dict(slimmed=slim.to_dict(), slimmed_flops=arch_flops(slim, res), target_flops=target,
-                      reached_target=arch_flops(slim, res) <= target, heldout_images=len(held),
-                      calib_images=sum(len(y) for _, y in calib), score_images=sum(len(y) for _, y in score)))
+    trace.append(dict(slimmed=slim.to_dict(), slimmed_flops=arch_flops(slim, res),
+                      target_flops=target, reached_target=arch_flops(slim, res) <= target,
+                      heldout_images=len(held), calib_images=sum(len(y) for _, y in calib),
+                      score_images=sum(len(y) for _, y in score)))
     return fit_widths(arch, slim.widths(), target, res), meter, trace

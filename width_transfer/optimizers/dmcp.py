@@ -21,42 +21,76 @@ from ..search import CostMeter, Session, kd_loss, resolve_precision, _check_prec
 __all__ = ['VERSION', 'settings', 'network_defaults', 'ChannelGrid', 'channel_grid', 'MarkovChannels', 'flops_loss', 'fit_chain',
            'set_logits', 'init_logits', 'init_logits_uniform', 'cosine', 'run']
 
-# %% ../../nbs/11_dmcp.ipynb #c1e845d4
-VERSION = 1   # of this optimizer's mechanism: raise it when its behaviour changes (older records stay history)
+# %% ../../nbs/11_dmcp.ipynb #f0c28c44
+# VERSION: of this optimizer's mechanism; raise it when its behaviour changes (older records stay
+# history)
+VERSION = 1
 
-def settings(widen: float = 1.5, epochs: int = 4, batch_size: int = 256, lr: float = 0.05, lr_min: float = 0.008,
-             wd: float | None = None, label_smoothing: float | None = None, arch_lr: float = 0.5,
-             arch_lr_min: float = 0.1, flops_weight: float = 0.1, min_width: float = 0.1, step: float = 0.1,
-             random_prob_end: float = 0.37, arch_init: str = "target", precision: str = "auto") -> dict:
-    "DMCP settings: supernet `widen`, weight and architecture schedules, FLOPs-loss weight, channel-group grid."
+# %% ../../nbs/11_dmcp.ipynb #c1e845d4
+def settings(widen: float = 1.5,                       # the supernet is `widen` x the network
+             epochs: int = 4,                          # epochs of the search
+             batch_size: int = 256,                    # the global batch
+             lr: float = 0.05,                         # the weights' base lr
+             lr_min: float = 0.008,                    # the weights' lr at the end of the cosine
+             wd: float | None = None,                  # weight decay (None: the original's)
+             label_smoothing: float | None = None,     # (None: the original's for the network)
+             arch_lr: float = 0.5,                     # the logits' lr when the search starts
+             arch_lr_min: float = 0.1,                 # the logits' lr at the end
+             flops_weight: float = 0.1,                # weight of the FLOPs loss
+             min_width: float = 0.1,                   # the fixed minimum, x the network's width
+             step: float = 0.1,                        # a channel group, x the network's width
+             random_prob_end: float = 0.37,            # P(uniform random sub-network) at the end
+             arch_init: str = "target",                # 'target', 'uniform' or 'zero' (original)
+             precision: str = "auto",                  # 'auto', 'fp32' or 'bf16' (weight steps)
+            ) -> dict:
+    ("DMCP settings: supernet `widen`, weight and architecture schedules, FLOPs-loss weight, "
+     "channel-group grid.")
     def num(v, name):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise ValueError(f"{name} must be a finite number, got {v!r}")
         return float(v)
     widen, min_width, step = num(widen, "widen"), num(min_width, "min_width"), num(step, "step")
-    if widen < 1: raise ValueError(f"widen must be >= 1 (DMCP prunes a supernet at least as wide as the network), got {widen}")
-    if not 0 < min_width < widen: raise ValueError(f"min_width must be in (0, widen={widen}), got {min_width}")
-    if not 0 < step <= widen - min_width: raise ValueError(f"step must be in (0, widen - min_width = {widen - min_width:g}], got {step}")
+    if widen < 1:
+        raise ValueError(f"widen must be >= 1 (DMCP prunes a supernet at least as wide as the "
+                         f"network), got {widen}")
+    if not 0 < min_width < widen:
+        raise ValueError(f"min_width must be in (0, widen={widen}), got {min_width}")
+    if not 0 < step <= widen - min_width:
+        raise ValueError(f"step must be in (0, widen - min_width = {widen - min_width:g}], "
+                         f"got {step}")
     for v, name in [(epochs, "epochs"), (batch_size, "batch_size")]:
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-    lr, lr_min, arch_lr, arch_lr_min = (num(v, n) for v, n in [(lr, "lr"), (lr_min, "lr_min"), (arch_lr, "arch_lr"), (arch_lr_min, "arch_lr_min")])
-    if not 0 <= lr_min <= lr or lr <= 0: raise ValueError(f"need 0 <= lr_min <= lr and lr > 0, got lr={lr}, lr_min={lr_min}")
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    lr, lr_min, arch_lr, arch_lr_min = (num(v, n) for v, n in [
+        (lr, "lr"), (lr_min, "lr_min"), (arch_lr, "arch_lr"), (arch_lr_min, "arch_lr_min")])
+    if not 0 <= lr_min <= lr or lr <= 0:
+        raise ValueError(f"need 0 <= lr_min <= lr and lr > 0, got lr={lr}, lr_min={lr_min}")
     if not 0 <= arch_lr_min <= arch_lr or arch_lr <= 0:
-        raise ValueError(f"need 0 <= arch_lr_min <= arch_lr and arch_lr > 0, got arch_lr={arch_lr}, arch_lr_min={arch_lr_min}")
-    if num(flops_weight, "flops_weight") <= 0: raise ValueError(f"flops_weight must be > 0, got {flops_weight}")
-    if wd is not None and num(wd, "wd") < 0: raise ValueError(f"wd must be >= 0 (or None: the original's per-network value), got {wd}")
+        raise ValueError(f"need 0 <= arch_lr_min <= arch_lr and arch_lr > 0, "
+                         f"got arch_lr={arch_lr}, arch_lr_min={arch_lr_min}")
+    if num(flops_weight, "flops_weight") <= 0:
+        raise ValueError(f"flops_weight must be > 0, got {flops_weight}")
+    if wd is not None and num(wd, "wd") < 0:
+        raise ValueError(f"wd must be >= 0 (or None: the original's per-network value), got {wd}")
     if label_smoothing is not None and not 0 <= num(label_smoothing, "label_smoothing") < 1:
-        raise ValueError(f"label_smoothing must be in [0, 1) (or None: the original's per-network value), got {label_smoothing}")
-    if not 0 <= num(random_prob_end, "random_prob_end") <= 1: raise ValueError(f"random_prob_end must be in [0, 1], got {random_prob_end}")
+        raise ValueError(f"label_smoothing must be in [0, 1) (or None: the original's per-network "
+                         f"value), got {label_smoothing}")
+    if not 0 <= num(random_prob_end, "random_prob_end") <= 1:
+        raise ValueError(f"random_prob_end must be in [0, 1], got {random_prob_end}")
     if arch_init not in ("target", "zero", "uniform"):
-        raise ValueError(f"arch_init must be 'target', 'uniform' or 'zero' (the original), got {arch_init!r}")
+        raise ValueError(f"arch_init must be 'target', 'uniform' or 'zero' (the original), "
+                         f"got {arch_init!r}")
     return dict(widen=widen, epochs=epochs, batch_size=batch_size, lr=lr, lr_min=lr_min,
-                wd=None if wd is None else float(wd), label_smoothing=None if label_smoothing is None else float(label_smoothing),
-                arch_lr=arch_lr, arch_lr_min=arch_lr_min, flops_weight=float(flops_weight), min_width=min_width, step=step,
-                random_prob_end=float(random_prob_end), arch_init=arch_init, precision=_check_precision(precision))
+                wd=None if wd is None else float(wd),
+                label_smoothing=None if label_smoothing is None else float(label_smoothing),
+                arch_lr=arch_lr, arch_lr_min=arch_lr_min, flops_weight=float(flops_weight),
+                min_width=min_width, step=step, random_prob_end=float(random_prob_end),
+                arch_init=arch_init, precision=_check_precision(precision))
 
+# %% ../../nbs/11_dmcp.ipynb #d7d0cee6
 def network_defaults(name: str, st: dict) -> tuple[float, float]:
-    "(weight decay, label smoothing): the settings, or the original's values for the network when None."
+    ("(weight decay, label smoothing): the settings, or the original's values for the network "
+     "when None.")
     mbv2 = FAMILIES[name].builder == "mobile"   # the original's mobile-network values
     return (st["wd"] if st["wd"] is not None else (4e-5 if mbv2 else 1e-4),
             st["label_smoothing"] if st["label_smoothing"] is not None else (0.1 if mbv2 else 0.0))
@@ -64,7 +98,8 @@ def network_defaults(name: str, st: dict) -> tuple[float, float]:
 # %% ../../nbs/11_dmcp.ipynb #1f1651b7
 @dataclass(frozen=True)
 class ChannelGrid:
-    "The widths DMCP considers for a layer of supernet width `max_ch`: `min_ch + k * group`, k = 0..n."
+    ("The widths DMCP considers for a layer of supernet width `max_ch`: `min_ch + k * group`, "
+     "k = 0..n.")
     max_ch: int
     group: int     # channels per channel group
     n: int         # number of channel groups (Markov states after the fixed minimum)
@@ -74,16 +109,29 @@ class ChannelGrid:
 
     def widths(self) -> list[int]: return [self.min_ch + k * self.group for k in range(self.n + 1)]
 
-def channel_grid(max_ch: int, widen: float, min_width: float = 0.1, step: float = 0.1) -> ChannelGrid:
-    "The original's grid (`AlphaLayer._get_ch_indice`), with at least one channel per group and per layer."
+# %% ../../nbs/11_dmcp.ipynb #952829ec
+def channel_grid(max_ch: int,             # the layer's width in the supernet
+                 widen: float,            # the supernet's width over the network's
+                 min_width: float = 0.1,  # the fixed minimum, a fraction of the network's width
+                 step: float = 0.1,       # a channel group, a fraction of the network's width
+                ) -> ChannelGrid:
+    ("The original's grid (`AlphaLayer._get_ch_indice`), with at least one channel per group and "
+     "per layer.")
     group = max(1, int(step * max_ch / widen + 1e-9))
     n = min(int((widen - min_width) / step + 1e-4), (max_ch - 1) // group)
     return ChannelGrid(max_ch, group, n)
 
 # %% ../../nbs/11_dmcp.ipynb #c198b4cc
 class MarkovChannels(nn.Module):
-    "DMCP's architecture parameters for supernet `arch`: one chain of channel groups per tied group."
-    def __init__(self, arch: Arch, resolution: int, widen: float, min_width: float = 0.1, step: float = 0.1):
+    ("DMCP's architecture parameters for supernet `arch`: one chain of channel groups per tied "
+     "group.")
+    def __init__(self,
+                 arch: Arch,              # the supernet
+                 resolution: int,         # input resolution, for the FLOPs polynomial
+                 widen: float,            # the supernet's width over the network's
+                 min_width: float = 0.1,  # the fixed minimum, a fraction of the network's width
+                 step: float = 0.1,       # a channel group, a fraction of the network's width
+                ):
         super().__init__()
         self.arch, self.groups = arch, arch.tied_groups()
         self.grids = [channel_grid(c, widen, min_width, step) for c in group_widths(arch)]
@@ -110,7 +158,8 @@ class MarkovChannels(nn.Module):
         return self.poly([e[k] for k in self.index_group]) / 1e6
 
     def scales(self) -> list[torch.Tensor]:
-        "Per-channel output scales for `Gates.set_scales`: 1 for the first min_ch, then each group's marginal."
+        ("Per-channel output scales for `Gates.set_scales`: 1 for the first min_ch, then each "
+         "group's marginal.")
         return [torch.cat([torch.ones(g.min_ch, device=p.device), p.repeat_interleave(g.group)])
                 for g, p in zip(self.grids, self.marginals())]
 
@@ -119,8 +168,10 @@ class MarkovChannels(nn.Module):
 
     @torch.no_grad()
     def sample_uniform(self, gen: torch.Generator) -> list[int]:
-        "Every group's width uniformly among its grid points (the sandwich rule's random sub-network)."
-        return [g.min_ch + g.group * int(torch.randint(0, g.n + 1, (), generator=gen)) for g in self.grids]
+        ("Every group's width uniformly among its grid points (the sandwich rule's random "
+         "sub-network).")
+        return [g.min_ch + g.group * int(torch.randint(0, g.n + 1, (), generator=gen))
+                for g in self.grids]
 
     @torch.no_grad()
     def sample_markov(self, gen: torch.Generator) -> list[int]:
@@ -132,8 +183,12 @@ class MarkovChannels(nn.Module):
         return out
 
 # %% ../../nbs/11_dmcp.ipynb #f4a0e66b
-def flops_loss(e: torch.Tensor, target: float, weight: float = 0.1) -> torch.Tensor:
-    "DMCP's `log_l1` loss of expected MACs `e` against `target` (both in millions): 0 on [0.95 T, T)."
+def flops_loss(e: torch.Tensor,       # expected MACs, in millions (differentiable)
+               target: float,         # the target MACs `T`, in millions
+               weight: float = 0.1,   # the loss's weight
+              ) -> torch.Tensor:
+    ("DMCP's `log_l1` loss of expected MACs `e` against `target` (both in millions): "
+     "0 on [0.95 T, T).")
     t, ev = float(target), float(e.detach())
     r = 0.1 if abs(ev - t) > 200 else 1.0
     if ev < 0.95 * t: loss = torch.log(r * (t - e))
@@ -142,28 +197,43 @@ def flops_loss(e: torch.Tensor, target: float, weight: float = 0.1) -> torch.Ten
     return weight * loss
 
 # %% ../../nbs/11_dmcp.ipynb #6bd4d3f8
-def fit_chain(mc: MarkovChannels, target_mmacs: float, steps: int = 300, lr: float = 0.5, weight: float = 0.1) -> list[float]:
-    "Minimise the FLOPs loss alone over the logits (no data); return the expected MMACs after each step."
+def fit_chain(mc: MarkovChannels,     # the chains whose logits are fitted
+              target_mmacs: float,    # the target MACs, in millions
+              steps: int = 300,       # architecture steps
+              lr: float = 0.5,        # their lr (momentum 0.9, Nesterov)
+              weight: float = 0.1,    # the FLOPs loss's weight
+             ) -> list[float]:
+    ("Minimise the FLOPs loss alone over the logits (no data); return the expected MMACs after "
+     "each step.")
     params = [a for a in mc.alphas if a.numel()]
     opt = torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True)
     out = []
     for _ in range(steps):
-        e = mc.expected_flops(); loss = flops_loss(e, target_mmacs, weight)
+        e = mc.expected_flops()
+        loss = flops_loss(e, target_mmacs, weight)
         opt.zero_grad(set_to_none=True)
         if loss.requires_grad: loss.backward()
-        opt.step(); out.append(mc.expected_flops().item())
+        opt.step()
+        out.append(mc.expected_flops().item())
     return out
 
+# %% ../../nbs/11_dmcp.ipynb #125d4b6b
 def set_logits(mc: MarkovChannels, value: float):
     "Every logit of every chain set to `value`."
     with torch.no_grad():
         for al in mc.alphas: al.fill_(value)
 
 # %% ../../nbs/11_dmcp.ipynb #7cd1abbc
-def init_logits(mc: MarkovChannels, target_mmacs: float, frac: float = 0.975) -> float:
-    "Set every logit to the common value whose expected MACs are `frac * target` (clamped to [-20, 20])."
+def init_logits(mc: MarkovChannels,     # the chains, set in place
+                target_mmacs: float,    # the target MACs `T`, in millions
+                frac: float = 0.975,    # where in the band: expected MACs `frac * T`
+               ) -> float:
+    ("Set every logit to the common value whose expected MACs are `frac * target` "
+     "(clamped to [-20, 20]).")
     goal = frac * target_mmacs
-    def at(v): set_logits(mc, v); return mc.expected_flops().item()
+    def at(v):
+        set_logits(mc, v)
+        return mc.expected_flops().item()
     lo, hi = -20.0, 20.0
     if at(hi) <= goal: return hi
     if at(lo) >= goal: return lo
@@ -171,11 +241,13 @@ def init_logits(mc: MarkovChannels, target_mmacs: float, frac: float = 0.975) ->
         mid = (lo + hi) / 2
         if at(mid) < goal: lo = mid
         else: hi = mid
-    at(lo); return lo
+    at(lo)
+    return lo
 
 # %% ../../nbs/11_dmcp.ipynb #9e348a77
 def _chain_to(mc: MarkovChannels, g: int, goal: float):
-    "Set chain g's logits to the common value whose expected channels are `goal` (bisection, clamped to [-20, 20])."
+    ("Set chain g's logits to the common value whose expected channels are `goal` "
+     "(bisection, clamped to [-20, 20]).")
     grid, al = mc.grids[g], mc.alphas[g]
     if al.numel() == 0: return
     def e(v):
@@ -188,9 +260,15 @@ def _chain_to(mc: MarkovChannels, g: int, goal: float):
         else: hi = mid
     al.fill_(lo)
 
+# %% ../../nbs/11_dmcp.ipynb #39d3daca
 @torch.no_grad()
-def init_logits_uniform(mc: MarkovChannels, widths: list, target_mmacs: float, frac: float = 0.975) -> float:
-    "Every chain's expected channels f x its group's width in `widths`, one f with expected MACs `frac * target`; f."
+def init_logits_uniform(mc: MarkovChannels,     # the chains, set in place
+                        widths: list,           # the network's width of every tied group
+                        target_mmacs: float,    # the target MACs `T`, in millions
+                        frac: float = 0.975,    # where in the band: expected MACs `frac * T`
+                       ) -> float:
+    ("Every chain's expected channels f x its group's width in `widths`, one f with expected MACs "
+     "`frac * target`; f.")
     goal = frac * target_mmacs
     def at(f):
         for g, w in enumerate(widths): _chain_to(mc, g, f * w)
@@ -200,21 +278,37 @@ def init_logits_uniform(mc: MarkovChannels, widths: list, target_mmacs: float, f
         mid = (lo + hi) / 2
         if at(mid) < goal: lo = mid
         else: hi = mid
-    at(lo); return lo
+    at(lo)
+    return lo
 
 # %% ../../nbs/11_dmcp.ipynb #cf93f484
-def cosine(step: int, total: int, hi: float, lo: float) -> float:
+def cosine(step: int,    # the current step
+           total: int,   # steps of the schedule (later steps stay at `lo`)
+           hi: float,    # the value at step 0
+           lo: float,    # the value from step `total` on
+          ) -> float:
     "Cosine from `hi` at step 0 to `lo` at step `total`."
     return lo + (hi - lo) * 0.5 * (1 + math.cos(math.pi * min(step, total) / max(1, total)))
 
-def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int = 0, device=torch.device("cpu"),
-        session: Session | None = None):
-    "DMCP on a `widen` x supernet of `arch`: sandwich weight steps, then Markov architecture steps; expected widths to `target`."
+# %% ../../nbs/11_dmcp.ipynb #85190c11
+def run(arch: Arch,                       # the network whose widths are searched
+        data: ImageTensorDataset,         # the training set
+        target: float,                    # the target MACs
+        st: dict,                         # `settings`
+        seed: int = 0,                    # seeds the batches and the random sub-networks
+        device=torch.device("cpu"),       # where it trains
+        session: Session | None = None,   # where it runs (None: alone on `device`)
+       ):
+    ("DMCP on a `widen` x supernet of `arch`: sandwich weight steps, then Markov architecture "
+     "steps; expected widths to `target`.")
     res, meter, trace = data.resolution, CostMeter(data.resolution), []
-    session = session or Session(device); world = session.world
+    session = session or Session(device)
+    world = session.world
     sup = scale_width(arch, st["widen"])
-    prec, cl = resolve_precision(st.get("precision", "fp32"), sup, device)   # weight steps only; the architecture step is fp32
-    model = build_model(sup).to(device, memory_format=torch.channels_last if cl else torch.contiguous_format)
+    # weight steps only; the architecture step is fp32
+    prec, cl = resolve_precision(st.get("precision", "fp32"), sup, device)
+    model = build_model(sup).to(
+        device, memory_format=torch.channels_last if cl else torch.contiguous_format)
     gates = Gates(model, sup)
     mc = MarkovChannels(sup, res, st["widen"], st["min_width"], st["step"]).to(device)
     T = target / 1e6
@@ -222,67 +316,89 @@ def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int
     elif st["arch_init"] == "uniform": init_logits_uniform(mc, group_widths(arch), T)
     loader = session.loader(data, st["batch_size"], seed, cl)
     nb = len(loader)
-    if nb == 0: raise ValueError(f"{len(data)} images are fewer than one batch of {st['batch_size']}")
-    total = st["epochs"] * nb; start = total // 2             # architecture steps from half the iterations on
+    if nb == 0:
+        raise ValueError(f"{len(data)} images are fewer than one batch of {st['batch_size']}")
+    total = st["epochs"] * nb
+    start = total // 2             # architecture steps from half the iterations on
     wd, smooth = network_defaults(arch.name, st)
     crit = nn.CrossEntropyLoss(label_smoothing=smooth)
     opt = torch.optim.SGD(param_groups(model, wd), lr=st["lr"], momentum=0.9, nesterov=True)
     arch_params = [al for al in mc.alphas if al.numel()]
-    arch_opt = torch.optim.SGD(arch_params, lr=st["arch_lr"], momentum=0.9, nesterov=True, weight_decay=0.0)
+    arch_opt = torch.optim.SGD(arch_params, lr=st["arch_lr"], momentum=0.9, nesterov=True,
+                               weight_decay=0.0)
     gen = torch.Generator().manual_seed(seed)
     widest, narrowest = mc.max_widths(), mc.min_widths()
     state = dict(model=model, mc=mc, opt=opt, arch_opt=arch_opt)
     first, extra = session.resume(state, dict(gen=gen), meter, trace)
     step = extra.get("step", 0)
     for epoch in range(first, st["epochs"]):
-        loader.set_epoch(epoch); model.train()
+        loader.set_epoch(epoch)
+        model.train()
         s = dict(loss=0.0, kd=0.0, arch_loss=0.0, flops_loss=0.0, arch_steps=0, markov=0)
         for x, y in loader:
             n, search = len(y), step >= start
             for gr in opt.param_groups: gr["lr"] = cosine(step, total, st["lr"], st["lr_min"])
-            p_rand = st["random_prob_end"] ** ((step - start) / max(1, total - start)) if search else 1.0
+            p_rand = (st["random_prob_end"] ** ((step - start) / max(1, total - start)) if search
+                      else 1.0)
             subs = [widest, narrowest]
-            for _ in range(2):                                   # uniform, or (second half) the Markov chain's
-                if search and float(torch.rand((), generator=gen)) >= p_rand: subs.append(mc.sample_markov(gen)); s["markov"] += 1
-                else: subs.append(mc.sample_uniform(gen))
+            for _ in range(2):                   # uniform, or (second half) the Markov chain's
+                if search and float(torch.rand((), generator=gen)) >= p_rand:
+                    subs.append(mc.sample_markov(gen))
+                    s["markov"] += 1
+                else:
+                    subs.append(mc.sample_uniform(gen))
             opt.zero_grad(set_to_none=True)
-            for k, w in enumerate(subs):                         # sandwich rule: gradients accumulate
+            for k, w in enumerate(subs):         # sandwich rule: gradients accumulate
                 gates.set_widths(w, device)
                 with autocast_for(device, prec): out = model(x)
-                if k == 0: loss = crit(out, y); teacher = out.detach(); s["loss"] += loss.item()
-                else: loss = kd_loss(out, teacher); s["kd"] += loss.item() / 3
+                if k == 0:
+                    loss = crit(out, y)
+                    teacher = out.detach()
+                    s["loss"] += loss.item()
+                else:
+                    loss = kd_loss(out, teacher)
+                    s["kd"] += loss.item() / 3
                 loss.backward()
                 meter.train(gates.sub_arch(w), n * world)
-            session.check_finite(dict(loss=s["loss"], kd=s["kd"]), f"step {step + 1} (epoch {epoch + 1})")   # not at the end
+            session.check_finite(dict(loss=s["loss"], kd=s["kd"]),
+                                 f"step {step + 1} (epoch {epoch + 1})")   # not at the end
             session.sync_grads(model.parameters())
             opt.step()
-            if search:                                           # the architecture step, same batch
-                for gr in arch_opt.param_groups: gr["lr"] = cosine(step - start, total - start, st["arch_lr"], st["arch_lr_min"])
+            if search:                           # the architecture step, same batch
+                for gr in arch_opt.param_groups:
+                    gr["lr"] = cosine(step - start, total - start, st["arch_lr"], st["arch_lr_min"])
                 gates.set_scales(mc.scales())
                 task = crit(model(x), y)
-                e = mc.expected_flops(); fl = flops_loss(e, T, st["flops_weight"])
+                e = mc.expected_flops()
+                fl = flops_loss(e, T, st["flops_weight"])
                 grads = torch.autograd.grad(task + fl, arch_params)
                 for al, g in zip(arch_params, grads): al.grad = g
                 session.sync_grads(arch_params)
                 arch_opt.step()
                 meter.train(sup, n * world)
-                s["arch_loss"] += task.item(); s["flops_loss"] += float(fl.detach()); s["arch_steps"] += 1
+                s["arch_loss"] += task.item()
+                s["flops_loss"] += float(fl.detach())
+                s["arch_steps"] += 1
             step += 1
         gates.full()
         k = max(1, s["arch_steps"])
         trace.append(dict(epoch=epoch + 1, loss=s["loss"] / nb, kd=s["kd"] / nb,
                           arch_loss=s["arch_loss"] / k if s["arch_steps"] else None,
-                          flops_loss=s["flops_loss"] / k if s["arch_steps"] else None, arch_steps=s["arch_steps"],
-                          markov_samples=s["markov"], random_prob=p_rand, expected_mmacs=mc.expected_flops().item(),
+                          flops_loss=s["flops_loss"] / k if s["arch_steps"] else None,
+                          arch_steps=s["arch_steps"], markov_samples=s["markov"],
+                          random_prob=p_rand, expected_mmacs=mc.expected_flops().item(),
                           target_mmacs=T, cost_flops=meter.flops))
         session.save(epoch + 1, state, dict(gen=gen), meter, trace, step=step)
     gates.remove()
     with torch.no_grad(): E = [float(e) for e in mc.expected_channels()]
-    if not all(math.isfinite(e) for e in E):   # e.g. resumed from the checkpoint of a run that diverged before the check above
-        raise FloatingPointError(f"dmcp: the expected widths are not finite ({E[:4]} ...): the supernet diverged"
-                                 + (f"; its checkpoint {session.checkpoint} holds the diverged state, move it away to start "
-                                    "afresh" if session.checkpoint is not None else ""))
-    rounded = arch_with_group_widths(sup, [max(1, round(e - 1e-4)) for e in E])   # what the original exports
+    # e.g. resumed from the checkpoint of a run that diverged before the check above
+    if not all(math.isfinite(e) for e in E):
+        raise FloatingPointError(
+            f"dmcp: the expected widths are not finite ({E[:4]} ...): the supernet diverged"
+            + (f"; its checkpoint {session.checkpoint} holds the diverged state, move it away to "
+               "start afresh" if session.checkpoint is not None else ""))
+    # what the original exports
+    rounded = arch_with_group_widths(sup, [max(1, round(e - 1e-4)) for e in E])
     trace.append(dict(expected_channels=E, original_rounding=rounded.to_dict(),
                       original_rounding_flops=arch_flops(rounded, res), target_flops=target))
     return fit_widths(arch, [E[g] for g in mc.index_group], target, res), meter, trace

@@ -19,62 +19,94 @@ from ..channels import channel_layers, arch_with_group_widths, flops_poly
 __all__ = ['VERSION', 'settings', 'FlopsRegularizer', 'learn_structure', 'run']
 
 # %% ../../nbs/13_morphnet.ipynb #a362331b
-VERSION = 1   # of this optimizer's mechanism: raise it when its behaviour changes (older records stay history)
+# of this optimizer's mechanism: raise it when its behaviour changes (older records stay history)
+VERSION = 1
 
-def settings(strength: float = 10.0, threshold: float = 1e-2, epochs: int = 2, batch_size: int = 256,
-             lr: float = 0.05, wd: float = 5e-5, precision: str = "auto") -> dict:
-    "MorphNet settings: regularizer `strength` (x 1/FLOPs), alive `threshold`, structure-learning epochs and fixed lr."
+# %% ../../nbs/13_morphnet.ipynb #0bdf9e0f
+def settings(strength: float = 10.0,   # regularizer strength, x 1 / the initial regularizer
+             threshold: float = 1e-2,  # a channel is alive while its |gamma| is above it
+             epochs: int = 2,          # structure-learning epochs
+             batch_size: int = 256,    # the global batch
+             lr: float = 0.05,         # fixed learning rate
+             wd: float = 5e-5,         # weight decay of conv and linear weights
+             precision: str = "auto",  # 'auto' (the training engine's), 'fp32' or 'bf16'
+            ) -> dict:
+    ("MorphNet settings: regularizer `strength` (x 1/FLOPs), alive `threshold`, "
+     "structure-learning epochs and fixed lr.")
     if strength <= 0 or threshold <= 0: raise ValueError("strength and threshold must be > 0")
     if epochs < 1 or batch_size < 1: raise ValueError("epochs and batch_size must be >= 1")
-    if not lr > 0 or not wd >= 0: raise ValueError(f"lr must be > 0 and wd >= 0, got lr={lr!r}, wd={wd!r}")
-    return dict(strength=float(strength), threshold=float(threshold), epochs=int(epochs), batch_size=int(batch_size),
-                lr=float(lr), wd=float(wd), precision=_check_precision(precision))
+    if not lr > 0 or not wd >= 0:
+        raise ValueError(f"lr must be > 0 and wd >= 0, got lr={lr!r}, wd={wd!r}")
+    return dict(strength=float(strength), threshold=float(threshold), epochs=int(epochs),
+                batch_size=int(batch_size), lr=float(lr), wd=float(wd),
+                precision=_check_precision(precision))
 
 # %% ../../nbs/13_morphnet.ipynb #c69fd4a7
 class FlopsRegularizer:
     "MorphNet's GammaFlopsRegularizer for a network built from `arch` at `resolution`."
-    def __init__(self, model: nn.Module, arch: Arch, resolution: int, threshold: float):
+    def __init__(self,
+                 model: nn.Module,   # the network built from `arch`
+                 arch: Arch,         # its widths and tied groups
+                 resolution: int,    # input size in pixels, which sets the conv coefficients
+                 threshold: float,   # a channel is alive while its |gamma| is above it
+                ):
         self.arch, self.threshold = arch, threshold
         self.layers, self.groups = channel_layers(model, arch), arch.tied_groups()
         self.group_of = arch.group_index()
-        # a group with no BN (EfficientNet's SE squeeze) has no gamma: MorphNet's gamma regularizer leaves such ops
-        # unregularized, so all their channels stay alive and only the final uniform expansion scales them
+        # a group with no BN (EfficientNet's SE squeeze) has no gamma: MorphNet's gamma regularizer
+        # leaves such ops unregularized, so all their channels stay alive and only the final
+        # uniform expansion scales them
         self.free = [not any(self.layers[i].bns for i in g) for g in self.groups]
         self.group_width = [arch.widths()[g[0]] for g in self.groups]
         self.convs = flops_poly(arch, resolution).convs
 
     def group_regs(self) -> list[torch.Tensor]:
         "Per group, each channel's regularizer: the element-wise max of |gamma| over the group."
-        return [None if free else torch.stack([bn.weight.abs() for i in g for bn in self.layers[i].bns]).amax(0)
+        return [None if free
+                else torch.stack([bn.weight.abs() for i in g for bn in self.layers[i].bns]).amax(0)
                 for g, free in zip(self.groups, self.free)]
 
     def alive(self, regs=None) -> list[int]:
         "Alive channels per group (|gamma| above the threshold; may be 0)."
         regs = self.group_regs() if regs is None else regs
-        return [w if r is None else int((r.detach() > self.threshold).sum()) for r, w in zip(regs, self.group_width)]
+        return [w if r is None else int((r.detach() > self.threshold).sum())
+                for r, w in zip(regs, self.group_width)]
 
     def __call__(self) -> torch.Tensor:
-        regs = self.group_regs(); alive = self.alive(regs)
+        regs = self.group_regs()
+        alive = self.alive(regs)
         def side(i):   # (sum of regularizers, alive count) of a width index; None = image / classes
             if i is None: return 0.0, None
-            g = self.group_of[i]; return (0.0 if regs[g] is None else regs[g].sum()), alive[g]
+            g = self.group_of[i]
+            return (0.0 if regs[g] is None else regs[g].sum()), alive[g]
         total = 0.0
         for i, o, coeff, dw in self.convs:
             r_in, a_in = side(i)
             if o is None: r_out, a_out = 0.0, self.arch.num_classes
             else: r_out, a_out = side(o)
             if a_in is None: a_in = self.arch.in_channels
-            total = total + (coeff * (r_in + r_out) if dw else coeff * (a_in * r_out + a_out * r_in))
+            total = total + (coeff * (r_in + r_out) if dw
+                             else coeff * (a_in * r_out + a_out * r_in))
         return total
 
     def alive_flops(self, resolution: int) -> int:
         "MACs of the network cut to its alive channels (at least one per group)."
-        return arch_flops(arch_with_group_widths(self.arch, [max(1, n) for n in self.alive()]), resolution)
+        return arch_flops(arch_with_group_widths(self.arch, [max(1, n) for n in self.alive()]),
+                          resolution)
 
 # %% ../../nbs/13_morphnet.ipynb #a1199a1d
-def learn_structure(model: nn.Module, reg: FlopsRegularizer, loader, epochs: int, lr: float, wd: float, lam: float,
-                    meter: CostMeter | None = None, trace: list | None = None, precision: str = "fp32",
-                    session: Session | None = None):
+def learn_structure(model: nn.Module,               # the network of `reg`, trained in place
+                    reg: FlopsRegularizer,          # its FLOPs regularizer
+                    loader,                         # training batches, with `set_epoch`
+                    epochs: int,                    # structure-learning epochs
+                    lr: float,                      # fixed learning rate
+                    wd: float,                      # weight decay of conv and linear weights
+                    lam: float,                     # the regularizer's weight in the loss
+                    meter: CostMeter | None = None, # counts the training FLOPs (None: uncounted)
+                    trace: list | None = None,      # one entry per epoch is appended to it
+                    precision: str = "fp32",        # autocast precision, 'fp32' or 'bf16'
+                    session: Session | None = None, # processes and checkpoint (None: this process)
+                   ):
     "Train `model` on task loss + `lam` x the FLOPs regularizer, at a fixed learning rate."
     session = session or Session(next(model.parameters()).device)
     opt = torch.optim.SGD(param_groups(model, wd), lr=lr, momentum=0.9, nesterov=True)
@@ -82,30 +114,47 @@ def learn_structure(model: nn.Module, reg: FlopsRegularizer, loader, epochs: int
     trace = trace if trace is not None else []
     first, _ = session.resume(dict(model=model, opt=opt), {}, meter, trace)
     for epoch in range(first, epochs):
-        loader.set_epoch(epoch); model.train(); tl = tr = 0.0
+        loader.set_epoch(epoch)
+        model.train()
+        tl = tr = 0.0
         for x, y in loader:
             with autocast_for(x.device, precision): task = crit(model(x), y)
             penalty = reg()
             loss = task + lam * penalty
-            opt.zero_grad(set_to_none=True); loss.backward(); session.sync_grads(model.parameters()); opt.step()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            session.sync_grads(model.parameters())
+            opt.step()
             if meter is not None: meter.train(reg.arch, len(y) * session.world)
-            tl += task.item(); tr += float(penalty.detach())
+            tl += task.item()
+            tr += float(penalty.detach())
         trace.append(dict(epoch=epoch + 1, task_loss=tl / len(loader), regularizer=tr / len(loader),
                           alive=reg.alive(), cost_flops=meter.flops if meter else None))
         session.save(epoch + 1, dict(model=model, opt=opt), {}, meter, trace)
 
-def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int = 0, device=torch.device("cpu"),
-        session: Session | None = None):
-    "MorphNet on `arch`: learn the structure, keep the alive channels, expand uniformly to `target`."
+# %% ../../nbs/13_morphnet.ipynb #a4729e69
+def run(arch: Arch,                       # the network whose widths MorphNet learns
+        data: ImageTensorDataset,         # the training images
+        target: float,                    # FLOPs (MACs) of the result
+        st: dict,                         # `settings(...)`
+        seed: int = 0,                    # seed of the data order
+        device=torch.device("cpu"),       # where it trains
+        session: Session | None = None,   # processes and checkpoint (None: this process)
+       ):
+    ("MorphNet on `arch`: learn the structure, keep the alive channels, "
+     "expand uniformly to `target`.")
     res, meter, trace = data.resolution, CostMeter(data.resolution), []
     prec, cl = resolve_precision(st["precision"], arch, device)
-    model = build_model(arch).to(device, memory_format=torch.channels_last if cl else torch.contiguous_format)
+    model = build_model(arch).to(
+        device, memory_format=torch.channels_last if cl else torch.contiguous_format)
     reg = FlopsRegularizer(model, arch, res, st["threshold"])
     session = session or Session(device)
     loader = session.loader(data, st["batch_size"], seed, cl)
-    if len(loader) == 0: raise ValueError(f"{len(data)} images are fewer than one batch of {st['batch_size']}")
+    if len(loader) == 0:
+        raise ValueError(f"{len(data)} images are fewer than one batch of {st['batch_size']}")
     lam = st["strength"] / float(reg().detach())
-    learn_structure(model, reg, loader, st["epochs"], st["lr"], st["wd"], lam, meter, trace, prec, session)
+    learn_structure(model, reg, loader, st["epochs"], st["lr"], st["wd"], lam, meter, trace, prec,
+                    session)
     shrunk = arch_with_group_widths(arch, [max(1, n) for n in reg.alive()])
     trace.append(dict(shrunk=shrunk.to_dict(), shrunk_flops=arch_flops(shrunk, res), lam=lam))
     return fit_widths(shrunk, shrunk.widths(), target, res), meter, trace

@@ -20,20 +20,37 @@ from ..channels import Gates, channel_layers, arch_with_group_widths, group_widt
 __all__ = ['VERSION', 'settings', 'l1_subgradient', 'group_scores', 'keep_by_rank', 'run']
 
 # %% ../../nbs/14_slimming.ipynb #afe2ccc9
-VERSION = 1   # of this optimizer's mechanism: raise it when its behaviour changes (older records stay history)
+# of this optimizer's mechanism: raise it when its behaviour changes (older records stay history)
+VERSION = 1
 
-def settings(widen: float = 2.0, epochs: int = 2, batch_size: int = 256, lr: float = 0.05, wd: float = 1e-4,
-             s: float = 1e-4, warmup_epochs: float = 0.0, precision: str = "auto", min_keep: float = 0.0) -> dict:
-    "NS-xw-ye settings: `widen` = x, `epochs` = y, `s` = L1 strength on BN scales, `min_keep` = per-group floor."
-    if widen < 1: raise ValueError(f"widen must be >= 1 (slimming prunes a wider network), got {widen}")
+# %% ../../nbs/14_slimming.ipynb #6256aab6
+def settings(widen: float = 2.0,          # x: the trained network is this many times wider
+             epochs: int = 2,             # y: training epochs
+             batch_size: int = 256,       # the global batch
+             lr: float = 0.05,            # peak learning rate (cosine decay)
+             wd: float = 1e-4,            # weight decay of every parameter, BN scales included
+             s: float = 1e-4,             # L1 strength on the BatchNorm scales
+             warmup_epochs: float = 0.0,  # linear warm-up, in epochs
+             precision: str = "auto",     # 'auto' (the training engine's), 'fp32' or 'bf16'
+             min_keep: float = 0.0,       # per-group floor, a fraction of its width (0: none)
+            ) -> dict:
+    ("NS-xw-ye settings: `widen` = x, `epochs` = y, `s` = L1 strength on BN scales, "
+     "`min_keep` = per-group floor.")
+    if widen < 1:
+        raise ValueError(f"widen must be >= 1 (slimming prunes a wider network), got {widen}")
     if epochs < 1 or batch_size < 1: raise ValueError("epochs and batch_size must be >= 1")
     if not lr > 0 or not min(wd, s, warmup_epochs) >= 0:
-        raise ValueError(f"lr must be > 0 and wd, s, warmup_epochs >= 0, got {lr!r}, {wd!r}, {s!r}, {warmup_epochs!r}")
-    if isinstance(min_keep, bool) or not isinstance(min_keep, (int, float)) or not 0 <= min_keep < 1:
-        raise ValueError(f"min_keep must be a fraction in [0, 1) of each group's width (0: the original's global ranking only), got {min_keep!r}")
-    st = dict(widen=float(widen), epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), wd=float(wd),
-              s=float(s), warmup_epochs=float(warmup_epochs), precision=_check_precision(precision))
-    if min_keep > 0: st["min_keep"] = float(min_keep)   # only when set: records made before the option keep their hash
+        raise ValueError(f"lr must be > 0 and wd, s, warmup_epochs >= 0, got {lr!r}, {wd!r}, "
+                         f"{s!r}, {warmup_epochs!r}")
+    if (isinstance(min_keep, bool) or not isinstance(min_keep, (int, float))
+            or not 0 <= min_keep < 1):
+        raise ValueError("min_keep must be a fraction in [0, 1) of each group's width "
+                         f"(0: the original's global ranking only), got {min_keep!r}")
+    st = dict(widen=float(widen), epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
+              wd=float(wd), s=float(s), warmup_epochs=float(warmup_epochs),
+              precision=_check_precision(precision))
+    # only when set: records made before the option keep their hash
+    if min_keep > 0: st["min_keep"] = float(min_keep)
     return st
 
 # %% ../../nbs/14_slimming.ipynb #89b8bd95
@@ -43,27 +60,41 @@ def l1_subgradient(model: nn.Module, s: float):
         if isinstance(m, nn.BatchNorm2d) and m.weight.grad is not None:
             m.weight.grad.add_(s * torch.sign(m.weight.detach()))
 
+# %% ../../nbs/14_slimming.ipynb #ee6bfc8e
 def group_scores(model: nn.Module, arch: Arch) -> list[torch.Tensor]:
-    "Per tied group, each channel's score: the largest |gamma| over the BNs of the group (None: a group with no BN)."
+    ("Per tied group, each channel's score: the largest |gamma| over the BNs of the group "
+     "(None: a group with no BN).")
     layers = channel_layers(model, arch)
     out = []
     for g in arch.tied_groups():
         bns = [bn for i in g for bn in layers[i].bns]
-        out.append(torch.stack([bn.weight.detach().abs() for bn in bns]).amax(0).cpu() if bns else None)
+        out.append(torch.stack([bn.weight.detach().abs() for bn in bns]).amax(0).cpu()
+                   if bns else None)
     return out
 
-def keep_by_rank(scores: list[torch.Tensor], arch: Arch, target: float, resolution: int, min_keep: float = 0.0) -> list[int]:
-    """Channels kept per group: the top of one global ranking of `scores`, as many as fit in `target` FLOPs.
-    A group without BN (score None: EfficientNet's SE squeeze) is not ranked and keeps its width, as network
-    slimming prunes only BN channels; the final multiplier to the target scales it with the rest.
-    `min_keep` > 0 keeps at least that fraction of every group (rounded up), whatever its scores."""
+# %% ../../nbs/14_slimming.ipynb #3bf3dede
+def keep_by_rank(scores: list[torch.Tensor],  # per group, its channels' scores (None: not ranked)
+                 arch: Arch,                  # the network being pruned
+                 target: float,               # FLOPs (MACs) the pruned network may not exceed
+                 resolution: int,             # input size in pixels at which FLOPs are counted
+                 min_keep: float = 0.0,       # fraction of every group always kept (rounded up)
+                ) -> list[int]:
+    ("Channels kept per group: the top of one global ranking of `scores`, "
+     "as many as fit in `target` FLOPs.\n"
+     "    A group without BN (score None: EfficientNet's SE squeeze) is not ranked and keeps "
+     "its width, as network\n"
+     "    slimming prunes only BN channels; the final multiplier to the target scales it "
+     "with the rest.\n"
+     "    `min_keep` > 0 keeps at least that fraction of every group (rounded up), "
+     "whatever its scores.")
     full = group_widths(arch)
     floor = torch.tensor([max(1, math.ceil(min_keep * w - 1e-9)) for w in full])
     ranked = [g for g, sc in enumerate(scores) if sc is not None]
     flat = torch.cat([scores[g] for g in ranked])
     owner = torch.cat([torch.full((len(scores[g]),), g) for g in ranked])
     order = torch.argsort(flat, descending=True, stable=True)
-    def counts(n):   # channels kept per group when the top-n scores are kept (at least one per group)
+    # counts(n): channels kept per group when the top-n scores are kept (at least one per group)
+    def counts(n):
         c = torch.maximum(torch.bincount(owner[order[:n]], minlength=len(scores)), floor).tolist()
         return [full[g] if scores[g] is None else c[g] for g in range(len(scores))]
     f = lambda n: arch_flops(arch_with_group_widths(arch, counts(n)), resolution)
@@ -76,27 +107,44 @@ def keep_by_rank(scores: list[torch.Tensor], arch: Arch, target: float, resoluti
     return counts(lo)
 
 # %% ../../nbs/14_slimming.ipynb #f51f45a3
-def run(arch: Arch, data: ImageTensorDataset, target: float, st: dict, seed: int = 0, device=torch.device("cpu"),
-        session: Session | None = None):
-    "Train `arch` x `widen` with the L1 penalty for `epochs`, prune globally to `target`, match FLOPs."
+def run(arch: Arch,                       # the target's network, widened `st["widen"]` times
+        data: ImageTensorDataset,         # the training images
+        target: float,                    # FLOPs (MACs) of the result
+        st: dict,                         # `settings(...)`
+        seed: int = 0,                    # seed of the data order
+        device=torch.device("cpu"),       # where it trains
+        session: Session | None = None,   # processes and checkpoint (None: this process)
+       ):
+    ("Train `arch` x `widen` with the L1 penalty for `epochs`, prune globally to `target`, "
+     "match FLOPs.")
     res, meter, trace = data.resolution, CostMeter(data.resolution), []
     wide = scale_width(arch, st["widen"])
     prec, cl = resolve_precision(st["precision"], wide, device)
-    model = build_model(wide).to(device, memory_format=torch.channels_last if cl else torch.contiguous_format)
+    model = build_model(wide).to(
+        device, memory_format=torch.channels_last if cl else torch.contiguous_format)
     session = session or Session(device)
     loader = session.loader(data, st["batch_size"], seed, cl)
-    if len(loader) == 0: raise ValueError(f"{len(data)} images are fewer than one batch of {st['batch_size']}")
+    if len(loader) == 0:
+        raise ValueError(f"{len(data)} images are fewer than one batch of {st['batch_size']}")
     opt = torch.optim.SGD(model.parameters(), lr=st["lr"], momentum=0.9, weight_decay=st["wd"])
     crit, total = nn.CrossEntropyLoss(), st["epochs"] * len(loader)
     first, _ = session.resume(dict(model=model, opt=opt), {}, meter, trace)
     for epoch in range(first, st["epochs"]):
-        loader.set_epoch(epoch); model.train(); tot = 0.0
+        loader.set_epoch(epoch)
+        model.train()
+        tot = 0.0
         for i, (x, y) in enumerate(loader):
-            for gr in opt.param_groups: gr["lr"] = lr_at(epoch * len(loader) + i, total, st["lr"], round(st["warmup_epochs"] * len(loader)))
+            for gr in opt.param_groups:
+                gr["lr"] = lr_at(epoch * len(loader) + i, total, st["lr"],
+                                 round(st["warmup_epochs"] * len(loader)))
             with autocast_for(device, prec): loss = crit(model(x), y)
-            opt.zero_grad(set_to_none=True); loss.backward(); session.sync_grads(model.parameters())
-            l1_subgradient(model, st["s"]); opt.step()
-            meter.train(wide, len(y) * session.world); tot += loss.item()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            session.sync_grads(model.parameters())
+            l1_subgradient(model, st["s"])
+            opt.step()
+            meter.train(wide, len(y) * session.world)
+            tot += loss.item()
         trace.append(dict(epoch=epoch + 1, loss=tot / len(loader), cost_flops=meter.flops))
         session.save(epoch + 1, dict(model=model, opt=opt), {}, meter, trace)
     kept = keep_by_rank(group_scores(model, wide), wide, target, res, st.get("min_keep", 0.0))
