@@ -16,9 +16,9 @@ from .data import ImageTensorDataset
 from .channels import channel_layers, arch_with_group_widths, group_widths
 from .search import CostMeter, Session, resolve_precision
 from .loaders import FolderData
-from .results import (config_hash, find_record, save_record, record_path, provenance, check_store,
-                                    check_writable, identity_fields, run_lock, Diverged, divergence_config, stored_divergence,
-                                    record_divergence)
+from .results import (config_hash, find_record, save_record, record_path, provenance,
+                                    check_store, check_writable, identity_fields, run_lock, Diverged,
+                                    divergence_config, stored_divergence, record_divergence)
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'ALGORITHMS', 'OPTIMIZER_PRESETS', 'Optimizer', 'OptimizeResult', 'data_fingerprint',
@@ -33,8 +33,9 @@ class Optimizer:
     label: str             # its name in figures and tables
     color: str             # matplotlib colour, the same in every panel
     marker: str            # matplotlib marker
-    grows: bool = False    # can return a network wider than its supernet (MorphNet's uniform expansion)
+    grows: bool = False    # can return a network wider than its supernet (MorphNet's expansion)
 
+# %% ../nbs/15_optimize.ipynb #eaadb5b3
 OPTIMIZERS = {
     "dmcp": Optimizer("width_transfer.optimizers.dmcp", "DMCP", "C0", "o"),
     "autoslim": Optimizer("width_transfer.optimizers.autoslim", "AutoSlim", "C1", "s"),
@@ -43,6 +44,7 @@ OPTIMIZERS = {
 }
 ALGORITHMS = tuple(OPTIMIZERS)
 
+# %% ../nbs/15_optimize.ipynb #cf90cd7e
 def _module(algorithm: str):
     "The module of `algorithm`, checked against the protocol."
     import importlib
@@ -50,30 +52,36 @@ def _module(algorithm: str):
         raise ValueError(f"unknown algorithm {algorithm!r}; algorithms: {', '.join(OPTIMIZERS)}")
     mod = importlib.import_module(OPTIMIZERS[algorithm].module)
     missing = [n for n in ("VERSION", "settings", "run") if not hasattr(mod, n)]
-    if missing: raise ValueError(f"optimizer module {mod.__name__} lacks {', '.join(missing)} (see OPTIMIZERS)")
+    if missing:
+        raise ValueError(f"optimizer module {mod.__name__} lacks {', '.join(missing)} (see OPTIMIZERS)")
     return mod
 
 # %% ../nbs/15_optimize.ipynb #cc5bfe8b
-# Settings per scale (one definition, used by the comparison and the paper notebooks). cpu: ResNet18 x0.25
-# on the 60,000 Fashion-MNIST training images at 28 px on 2 cores; MorphNet's strength was chosen so
-# that structure learning keeps about a third of the FLOPs (measured: 31%).
+# Settings per scale (one definition, used by the comparison and the paper notebooks). cpu: ResNet18
+# x0.25 on the 60,000 Fashion-MNIST training images at 28 px on 2 cores; MorphNet's strength was
+# chosen so that structure learning keeps about a third of the FLOPs (measured: 31%).
 OPTIMIZER_PRESETS = {
-    "smoke": dict(dmcp=dict(epochs=1, batch_size=32), autoslim=dict(epochs=1, batch_size=32, heldout=0.25, calib_batches=1,
-                                                                     score_batches=1, bins=6),
-                  morphnet=dict(epochs=1, batch_size=32, strength=50.0), slimming=dict(epochs=1, batch_size=32)),
+    "smoke": dict(dmcp=dict(epochs=1, batch_size=32),
+                  autoslim=dict(epochs=1, batch_size=32, heldout=0.25, calib_batches=1,
+                                score_batches=1, bins=6),
+                  morphnet=dict(epochs=1, batch_size=32, strength=50.0),
+                  slimming=dict(epochs=1, batch_size=32)),
     "cpu": dict(dmcp=dict(epochs=2), autoslim=dict(epochs=2), morphnet=dict(strength=10.0, epochs=2),
                 slimming=dict(widen=1.5, epochs=1)),
     # gpu: full Fashion-MNIST on one GPU (not measured yet: no GPU in the sessions that wrote this).
     "gpu": dict(dmcp=dict(epochs=10), autoslim=dict(epochs=10), morphnet=dict(strength=10.0, epochs=5),
                 slimming=dict(widen=1.5, epochs=2)),
-    # paper: DMCP's 40 epochs (the original's schedule), AutoSlim's 50 (the author in slimmable_networks #11,
-    # mmrazor), MorphNet 30 and slimming 10 (our choice; the paper's appendix is unavailable); batch 1024 with the
-    # Joslim lr of 0.125 per 256 images. ImageNet folders go through `FolderData`.
+    # paper: DMCP's 40 epochs (the original's schedule), AutoSlim's 50 (the author in
+    # slimmable_networks #11, mmrazor), MorphNet 30 and slimming 10 (our choice; the paper's appendix
+    # is unavailable); batch 1024 with the Joslim lr of 0.125 per 256 images. ImageNet folders go
+    # through `FolderData`.
     "paper": dict(dmcp=dict(epochs=40, batch_size=1024, lr=0.5, lr_min=0.08),
-                  autoslim=dict(epochs=50, batch_size=1024, lr=0.5), morphnet=dict(strength=10.0, epochs=30, batch_size=1024, lr=0.5),
+                  autoslim=dict(epochs=50, batch_size=1024, lr=0.5),
+                  morphnet=dict(strength=10.0, epochs=30, batch_size=1024, lr=0.5),
                   slimming=dict(widen=1.5, epochs=10, batch_size=1024, lr=0.5)),
 }
 
+# %% ../nbs/15_optimize.ipynb #6cd8d898
 @dataclass
 class OptimizeResult:
     "What a width optimization returns."
@@ -83,40 +91,59 @@ class OptimizeResult:
     trace: list             # per-step record of the algorithm (epochs, greedy steps, ...)
     record: dict | None = None
 
+# %% ../nbs/15_optimize.ipynb #d5f27bc4
 def data_fingerprint(ds) -> str:
-    "A short content hash of a dataset's images and labels (a projection changes it); a `FolderData`'s file list."
+    ("A short content hash of a dataset's images and labels (a projection changes it); "
+     "a `FolderData`'s file list.")
     if isinstance(ds, FolderData): return ds.fingerprint()
     h = hashlib.sha256()
-    h.update(str(tuple(ds.images.shape)).encode()); h.update(ds.images.contiguous().numpy().tobytes())
+    h.update(str(tuple(ds.images.shape)).encode())
+    h.update(ds.images.contiguous().numpy().tobytes())
     h.update(ds.labels.numpy().tobytes())
     return h.hexdigest()[:16]
 
+# %% ../nbs/15_optimize.ipynb #4d11ec33
 def _reach(algorithm: str, arch: Arch, res: int, settings: dict) -> tuple[float, float]:
-    "(fewest, most) FLOPs a result of `algorithm` can have: one channel per group, and its supernet (MorphNet grows)."
+    ("(fewest, most) FLOPs a result of `algorithm` can have: one channel per group, "
+     "and its supernet (MorphNet grows).")
     ones = arch_flops(arch_with_group_widths(arch, [1] * len(arch.tied_groups())), res)
     if OPTIMIZERS[algorithm].grows: return ones, math.inf
     return ones, arch_flops(scale_width(arch, settings.get("widen", 1.0)), res)
 
+# %% ../nbs/15_optimize.ipynb #239d4d6a
 def _check_target(algorithm: str, arch: Arch, res: int, settings: dict, target: float):
     "Refuse a target no result of `algorithm` can have (before any work)."
-    if not (target > 0 and math.isfinite(target)): raise ValueError(f"target_flops must be a finite number > 0, got {target!r}")
+    if not (target > 0 and math.isfinite(target)):
+        raise ValueError(f"target_flops must be a finite number > 0, got {target!r}")
     lo, hi = _reach(algorithm, arch, res, settings)
     if not lo < target <= hi:
-        raise ValueError(f"target_flops {target:,.0f} is outside what {algorithm} can reach on this network at "
-                         f"{res} px: more than {lo:,} (one channel per group) and at most {hi:,} (its supernet, "
-                         f"widen={settings.get('widen', 1.0):g})")
+        raise ValueError(f"target_flops {target:,.0f} is outside what {algorithm} can reach on this "
+                         f"network at {res} px: more than {lo:,} (one channel per group) and at "
+                         f"most {hi:,} (its supernet, widen={settings.get('widen', 1.0):g})")
 
-def check_search_memory(algorithm: str, arch: Arch, res: int, settings: dict, target: float, per_rank: int, device):
-    "Refuse a search whose largest network (its supernet, or MorphNet's expansion) would not fit in `device`'s memory."
+# %% ../nbs/15_optimize.ipynb #7b856524
+def check_search_memory(algorithm: str,  # a key of `OPTIMIZERS`
+                        arch: Arch,      # the network to optimize
+                        res: int,        # input resolution in px
+                        settings: dict,  # the algorithm's checked settings
+                        target: float,   # target FLOPs
+                        per_rank: int,   # images per batch on one process
+                        device):         # where the search runs
+    ("Refuse a search whose largest network (its supernet, or MorphNet's expansion) "
+     "would not fit in `device`'s memory.")
     sup = scale_width(arch, max(settings.get("widen", 1.0), math.sqrt(target / arch_flops(arch, res))))
     check_memory(sup, res, per_rank, device, what=f"{algorithm}'s largest network")
 
+# %% ../nbs/15_optimize.ipynb #84605ee6
 def check_settings(algorithm: str, **cfg) -> dict:
-    "The settings of `algorithm` with `cfg` overriding its defaults, every value checked; a ValueError naming a bad one."
+    ("The settings of `algorithm` with `cfg` overriding its defaults, every value checked; "
+     "a ValueError naming a bad one.")
     mod = _module(algorithm)
     params = inspect.signature(mod.settings).parameters
     unknown = set(cfg) - set(params)
-    if unknown: raise ValueError(f"{algorithm}: unexpected keyword(s) {sorted(unknown)}; its settings are {list(params)}")
+    if unknown:
+        raise ValueError(f"{algorithm}: unexpected keyword(s) {sorted(unknown)}; "
+                         f"its settings are {list(params)}")
     for k, v in cfg.items():
         default = params[k].default
         if isinstance(default, (int, float)) and not isinstance(default, bool):
@@ -126,42 +153,65 @@ def check_settings(algorithm: str, **cfg) -> dict:
                 raise ValueError(f"{algorithm}: setting {k} must be an integer, got {v!r}")
     return mod.settings(**cfg)         # the algorithm's defaults, overridden by cfg, checked by the algorithm
 
-def search_config(algorithm: str, arch: Arch, data, target_flops: float | None = None, seed: int = 0, device="cpu",
-                  divisor: int = 1, world: int = 1, **cfg) -> dict:
+# %% ../nbs/15_optimize.ipynb #a07131d1
+def search_config(algorithm: str,                    # a key of `OPTIMIZERS`
+                  arch: Arch,                        # the network to optimize
+                  data,                              # an `ImageTensorDataset` or a `FolderData`
+                  target_flops: float | None = None, # target FLOPs (default: those of `arch`)
+                  seed: int = 0,                     # the search's random seed
+                  device="cpu",                      # where the search runs
+                  divisor: int = 1,                  # every width a multiple of this
+                  world: int = 1,                    # number of processes
+                  **cfg) -> dict:                    # the algorithm's settings
     "Check a search's inputs (before any work) and return its config: what its record is keyed by."
     mod = _module(algorithm)
     if isinstance(divisor, bool) or not isinstance(divisor, int) or divisor < 1:
-        raise ValueError(f"divisor must be an integer >= 1 (every width a multiple of it), got {divisor!r}")
+        raise ValueError(f"divisor must be an integer >= 1 (every width a multiple of it), "
+                         f"got {divisor!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     if not isinstance(arch, Arch): raise ValueError(f"arch must be an Arch, got {type(arch).__name__}")
     if not isinstance(data, (ImageTensorDataset, FolderData)):
-        raise ValueError("data must be an ImageTensorDataset (width_transfer.data.load_dataset of an in-memory dataset) "
-                         "or a FolderData (FolderData.from_root of an image folder)")
+        raise ValueError("data must be an ImageTensorDataset (width_transfer.data.load_dataset of an "
+                         "in-memory dataset) or a FolderData (FolderData.from_root of an image folder)")
     arch.validate()
-    with torch.device("meta"): channel_layers(build_model(arch), arch)   # a supported network? (no memory used)
+    with torch.device("meta"):   # a supported network? (no memory used)
+        channel_layers(build_model(arch), arch)
     res = check_resolution(arch, data.resolution)
     if arch.in_channels != data.info.in_channels or arch.num_classes != data.info.num_classes:
-        raise ValueError(f"arch takes {arch.in_channels} channels and {arch.num_classes} classes, the data has "
-                         f"{data.info.in_channels} and {data.info.num_classes}")
+        raise ValueError(f"arch takes {arch.in_channels} channels and {arch.num_classes} classes, "
+                         f"the data has {data.info.in_channels} and {data.info.num_classes}")
     target = float(target_flops) if target_flops is not None else float(count_flops(arch, res))
     settings = check_settings(algorithm, **cfg)
     if "batch_size" in settings and settings["batch_size"] % world:
-        raise ValueError(f"batch_size {settings['batch_size']} (the global batch) is not divisible by the {world} processes")
+        raise ValueError(f"batch_size {settings['batch_size']} (the global batch) is not divisible "
+                         f"by the {world} processes")
     _check_target(algorithm, arch, res, settings, target)
-    if divisor > 1: fit_widths(arch, arch.widths(), target, res, 0.01, divisor)   # reachable at all? (raises why not)
+    if divisor > 1:   # reachable at all? (raises why not)
+        fit_widths(arch, arch.widths(), target, res, 0.01, divisor)
     sup = scale_width(arch, settings.get("widen", 1.0))
     prec, cl = resolve_precision(settings.get("precision", "fp32"), sup, torch.device(device))
-    if "precision" in settings: settings["precision"] = prec   # hash the precision that will run, not "auto"
-    config = dict(kind="optimize", algorithm=algorithm, arch=arch.to_dict(), target_flops=target, resolution=res,
-                  images=len(data), seed=seed, settings=settings,
+    if "precision" in settings:   # hash the precision that will run, not "auto"
+        settings["precision"] = prec
+    config = dict(kind="optimize", algorithm=algorithm, arch=arch.to_dict(), target_flops=target,
+                  resolution=res, images=len(data), seed=seed, settings=settings,
                   **identity_fields(mod.VERSION, world, data_fingerprint(data), cl))
-    if divisor > 1: config["divisor"] = divisor   # only when set, so records made before the option keep their hash
+    if divisor > 1:   # only when set, so records made before the option keep their hash
+        config["divisor"] = divisor
     return config
 
-def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset | FolderData, target_flops: float | None = None,
-             seed: int = 0, results=None, device="cpu", divisor: int = 1, checkpoint_dir=None, progress: bool = True,
-             **cfg) -> OptimizeResult:
+# %% ../nbs/15_optimize.ipynb #01c203be
+def optimize(algorithm: str,                         # a key of `OPTIMIZERS`
+             arch: Arch,                             # the network to optimize
+             data: ImageTensorDataset | FolderData,  # training images, already projected
+             target_flops: float | None = None,      # target FLOPs (default: those of `arch`)
+             seed: int = 0,                          # the search's random seed
+             results=None,                           # results store: return a stored run, record a new one
+             device="cpu",                           # where the search runs
+             divisor: int = 1,                       # every width a multiple of this
+             checkpoint_dir=None,                    # checkpoint every epoch there, resume from it
+             progress: bool = True,                  # rank 0 prints one line per finished epoch
+             **cfg) -> OptimizeResult:               # the algorithm's settings
     """Optimize the widths of `arch` on `data` with `algorithm` at `target_flops` (default: FLOPs of `arch`).
     With `checkpoint_dir`, the search checkpoints every epoch there and resumes from its own checkpoint. With
     `progress`, rank 0 prints one line per finished epoch (losses, expected MMACs, FLOPs spent, seconds)."""
@@ -171,36 +221,49 @@ def optimize(algorithm: str, arch: Arch, data: ImageTensorDataset | FolderData, 
     if results is not None:
         results = check_store(results)
         if (r := _stored(results, config, algorithm)) is not None: return r
-    if checkpoint_dir is not None: check_writable(checkpoint_dir, "checkpoint directory", "--work-dir")
-    check_search_memory(algorithm, arch, config["resolution"], config["settings"], config["target_flops"],
+    if checkpoint_dir is not None:
+        check_writable(checkpoint_dir, "checkpoint directory", "--work-dir")
+    check_search_memory(algorithm, arch, config["resolution"], config["settings"],
+                        config["target_flops"],
                         config["settings"].get("batch_size", 1) // world, device)
     rank0 = int(os.environ.get("RANK", 0)) == 0
     locked = checkpoint_dir is not None and rank0
-    with run_lock(Path(checkpoint_dir).parent, key, f"the {algorithm} search") if locked else contextlib.nullcontext():
-        if results is not None and (r := _stored(results, config, algorithm)) is not None: return r   # finished meanwhile
-        return _optimize(algorithm, arch, data, config, key, results, device, divisor, checkpoint_dir, progress)
+    with (run_lock(Path(checkpoint_dir).parent, key, f"the {algorithm} search") if locked
+          else contextlib.nullcontext()):
+        if results is not None and (r := _stored(results, config, algorithm)) is not None:
+            return r   # finished meanwhile
+        return _optimize(algorithm, arch, data, config, key, results, device, divisor, checkpoint_dir,
+                         progress)
 
+# %% ../nbs/15_optimize.ipynb #9b456f7a
 def _stored(results, config: dict, algorithm: str) -> OptimizeResult | None:
     "The stored result of `config`, or None; `Diverged` when the store records that it diverged."
     rec = find_record(results, config)
-    if rec is not None: return OptimizeResult(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
+    if rec is not None:
+        return OptimizeResult(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
     if (e := stored_divergence(results, config, f"{algorithm}: this search")) is not None: raise e
     return None
 
-def _optimize(algorithm, arch, data, config, key, results, device, divisor, checkpoint_dir, progress) -> OptimizeResult:
+# %% ../nbs/15_optimize.ipynb #0ba3b8c8
+def _optimize(algorithm, arch, data, config, key, results, device, divisor, checkpoint_dir,
+              progress) -> OptimizeResult:
     "The search of `config`, checked by `optimize`: run, record (or record its divergence), return."
     mod, settings, target, res, seed = (_module(algorithm), config["settings"], config["target_flops"],
                                         config["resolution"], config["seed"])
-    session = Session(device, None if checkpoint_dir is None else Path(checkpoint_dir) / f"optimize-{key}.pt", key,
-                      log=(lambda s: print(s, flush=True)) if progress else None, label=algorithm)
+    session = Session(device,
+                      None if checkpoint_dir is None else Path(checkpoint_dir) / f"optimize-{key}.pt",
+                      key, log=(lambda s: print(s, flush=True)) if progress else None, label=algorithm)
     torch.manual_seed(seed)
-    try: out_arch, meter, trace = mod.run(arch, data, target, settings, seed=seed, device=torch.device(device), session=session)
+    try:
+        out_arch, meter, trace = mod.run(arch, data, target, settings, seed=seed,
+                                         device=torch.device(device), session=session)
     except Diverged as e:   # a result too: recorded, so a batch does not run it again and a figure can say so
         if results is None: raise
         p = record_path(results, divergence_config(config))
         if session.rank == 0: record_divergence(results, config, e, session.wall())
         if session.world > 1: dist.barrier()   # every process raises after the record is written, none before
-        kept = f"; its last finite epoch stays in {session.checkpoint}" if session.checkpoint and session.checkpoint.exists() else ""
+        kept = (f"; its last finite epoch stays in {session.checkpoint}"
+                if session.checkpoint and session.checkpoint.exists() else "")
         raise Diverged(f"{e}. Recorded as diverged in {p} (move it away to retry{kept})", p) from None
     wall = session.wall()
     out_arch = raw = out_arch.validate()
@@ -208,12 +271,15 @@ def _optimize(algorithm, arch, data, config, key, results, device, divisor, chec
         out_arch = fit_widths(arch, [float(w) for w in raw.widths()], target, res, 0.01, divisor)
     f = arch_flops(out_arch, res)
     if abs(f / target - 1) > 0.01:
-        raise ValueError(f"{algorithm} returned {f:,} FLOPs for a target of {target:,.0f} (more than 1% off); this is a bug")
-    rec = dict(config=config, arch=out_arch.to_dict(), arch_json=out_arch.to_json(), flops=f, cost_flops=int(meter.flops),
-               arch_before_divisor=raw.to_dict(),
+        raise ValueError(f"{algorithm} returned {f:,} FLOPs for a target of {target:,.0f} "
+                         f"(more than 1% off); this is a bug")
+    rec = dict(config=config, arch=out_arch.to_dict(), arch_json=out_arch.to_json(), flops=f,
+               cost_flops=int(meter.flops), arch_before_divisor=raw.to_dict(),
                train_images=meter.train_images, eval_images=meter.eval_images, wall_s=wall, trace=trace,
                world_size=session.world, resumed_after_epoch=session.resumed_after, **provenance())
-    if results is not None and session.rank == 0: save_record(results, rec); session.finish()
+    if results is not None and session.rank == 0:
+        save_record(results, rec)
+        session.finish()
     return OptimizeResult(out_arch, int(meter.flops), wall, trace, rec)
 
 # %% ../nbs/15_optimize.ipynb #d52ab613
@@ -227,18 +293,24 @@ def _parse_set(items) -> dict:
         except json.JSONDecodeError: out[k] = v
     return out
 
+# %% ../nbs/15_optimize.ipynb #478e2e2e
 def get_args_parser() -> argparse.ArgumentParser:
     "`wt-optimize`'s flags: the shared ones (`train.add_run_flags`) and the search's."
     from width_transfer.train import add_run_flags
-    p = argparse.ArgumentParser("wt-optimize", description="Optimize the widths of a network; one record per search.",
+    p = argparse.ArgumentParser("wt-optimize",
+                                description="Optimize the widths of a network; one record per search.",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--algorithm", required=True, choices=ALGORITHMS, help="the width optimizer (see OPTIMIZERS)")
+    p.add_argument("--algorithm", required=True, choices=ALGORITHMS,
+                   help="the width optimizer (see OPTIMIZERS)")
     add_run_flags(p, OPTIMIZER_PRESETS, "the algorithm's settings of a scale (see OPTIMIZER_PRESETS)")
-    p.add_argument("--target-flops", type=float, default=None, help="MACs to match (default: the arch's at --resolution)")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one setting (repeatable; values are JSON)")
+    p.add_argument("--target-flops", type=float, default=None,
+                   help="MACs to match (default: the arch's at --resolution)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override one setting (repeatable; values are JSON)")
     p.add_argument("--divisor", type=int, default=1, help="every width a multiple of this")
     return p
 
+# %% ../nbs/15_optimize.ipynb #2f953614
 def _checked_args(args):
     "Check every value of the command line that needs no data (one line each, before anything is loaded)."
     from width_transfer.train import check_number
@@ -246,15 +318,18 @@ def _checked_args(args):
     for flag in ("width", "depth"): check_number(f"--{flag}", getattr(args, flag))
     if args.resolution is not None: check_number("--resolution", args.resolution, integer=True)
     if args.target_flops is not None: check_number("--target-flops", args.target_flops)
-    for flag in ("seed", "data_seed", "workers"): check_number(f"--{flag.replace('_', '-')}", getattr(args, flag), low_ok=True, integer=True)
+    for flag in ("seed", "data_seed", "workers"):
+        check_number(f"--{flag.replace('_', '-')}", getattr(args, flag), low_ok=True, integer=True)
     check_number("--divisor", args.divisor, low=1, low_ok=True, integer=True)
     if args.data_fraction is None: args.data_fraction = 1.0   # a search sees all the images unless told
     check_fraction(args.data_fraction)
 
+# %% ../nbs/15_optimize.ipynb #5a318566
 def dist_env_world() -> int:
     "The number of processes torchrun started (1 alone)."
     return int(os.environ.get("WORLD_SIZE", 1))
 
+# %% ../nbs/15_optimize.ipynb #611043f1
 def run_args(args) -> OptimizeResult:
     "The search `args` (from `get_args_parser`) describe: every value checked before the data is loaded."
     from width_transfer.arch import scale_depth, NETWORKS
@@ -263,7 +338,8 @@ def run_args(args) -> OptimizeResult:
     from width_transfer.device import init_distributed, pick_device
     _checked_args(args)
     info = dataset_info(args.dataset)
-    arch = scale_depth(scale_width(_parse_arch(args.arch, info, info.resolution <= 32), args.width), args.depth).validate()
+    arch = scale_depth(scale_width(_parse_arch(args.arch, info, info.resolution <= 32), args.width),
+                       args.depth).validate()
     cfg = {**OPTIMIZER_PRESETS[args.preset][args.algorithm], **_parse_set(args.set)}
     res = check_resolution(arch, args.resolution or info.resolution)
     settings = check_settings(args.algorithm, **cfg)
@@ -276,10 +352,13 @@ def run_args(args) -> OptimizeResult:
     check_writable(Path(args.work_dir) / "checkpoints", "work directory", "--work-dir")
     rank, world, device = init_distributed(args.device)
     if args.dataset == "imagefolder":
-        if args.data_root is None: raise ValueError("imagefolder needs --data-root: a folder with train/ (one sub-folder per class)")
+        if args.data_root is None:
+            raise ValueError("imagefolder needs --data-root: a folder with train/ "
+                             "(one sub-folder per class)")
         data = FolderData.from_root(args.data_root, res, args.data_fraction, args.data_seed, args.workers)
         if arch.num_classes != data.info.num_classes:   # a network name: give it the folder's classes
-            arch = Arch(**{**arch.to_dict(), "num_classes": data.info.num_classes}) if args.arch in NETWORKS else arch
+            arch = (Arch(**{**arch.to_dict(), "num_classes": data.info.num_classes})
+                    if args.arch in NETWORKS else arch)
     else:
         data = load_dataset(args.dataset, "train", root=args.data_root, resolution=args.resolution,
                             fraction=args.data_fraction, seed=args.data_seed)
@@ -292,14 +371,17 @@ def run_args(args) -> OptimizeResult:
               f"\nwidths {r.arch.widths()}\narch {r.arch.to_json()}", flush=True)
     return r
 
+# %% ../nbs/15_optimize.ipynb #679a28f8
 def main(argv=None) -> OptimizeResult:
     "Console entry point (`wt-optimize`, torchrun): exit 2 with one line on bad input, 3 on a divergence."
     args = get_args_parser().parse_args(argv)
     try: return run_args(args)
     except Diverged as e:
-        print(f"wt-optimize: diverged: {e}", file=sys.stderr); sys.exit(3)
+        print(f"wt-optimize: diverged: {e}", file=sys.stderr)
+        sys.exit(3)
     except ValueError as e:
-        print(f"wt-optimize: error: {e}", file=sys.stderr); sys.exit(2)
+        print(f"wt-optimize: error: {e}", file=sys.stderr)
+        sys.exit(2)
     finally:
         if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
 

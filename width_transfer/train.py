@@ -14,11 +14,13 @@ from torch.utils.data.distributed import DistributedSampler
 from .arch import Arch, FAMILIES, NETWORKS, base_arch, scale_width, scale_depth
 from .models import build_model, check_memory
 from .flops import count_flops, check_resolution
-from .data import DATASETS, ImageTensorDataset, dataset_info, load_dataset, check_fraction, data_identity
-from .device import (auto_precision, channels_last_ok, shortcut_inputs, dist_env, pick_device,
-                                   init_distributed, all_sum, autocast_for)
+from .data import (DATASETS, ImageTensorDataset, dataset_info, load_dataset,
+                                 check_fraction, data_identity)
+from .device import (auto_precision, channels_last_ok, shortcut_inputs, dist_env,
+                                   pick_device, init_distributed, all_sum, autocast_for)
 from .loaders import TensorLoader
-from .results import (check_store, check_writable, find_record, record_path, save_record, config_hash,
+from .results import (check_store, check_writable, find_record, record_path,
+                                    save_record, config_hash,
                                     provenance, identity_fields, run_lock, save_checkpoint,
                                     load_checkpoint, CorruptCheckpoint, Diverged, divergence_config,
                                     record_divergence, stored_divergence)
@@ -35,22 +37,31 @@ PRESETS = {
                 warmup_epochs=0.5, schedule="cosine", data_fraction=1.0, val_fraction=1.0),
     "gpu": dict(epochs=30, batch_size=256, base_lr=0.1, momentum=0.9, wd=5e-4, label_smoothing=0.1,
                 warmup_epochs=2.0, schedule="cosine", data_fraction=1.0, val_fraction=1.0),
-    "paper": dict(epochs=100, batch_size=1024, base_lr=0.125, momentum=0.9, wd=4e-5, label_smoothing=0.1,
+    "paper": dict(epochs=100, batch_size=1024, base_lr=0.125, momentum=0.9, wd=4e-5,
+                  label_smoothing=0.1,
                   warmup_epochs=5.0, schedule="linear", data_fraction=1.0, val_fraction=1.0),
 }
 PAPER_EPOCHS = {name: f.paper_epochs for name, f in FAMILIES.items()}   # from the family registry
 
-# %% ../nbs/08_train.ipynb #b542e6c3
-def lr_at(step: int, total: int, lr: float, warmup: int = 0, schedule: str = "cosine") -> float:
-    "Learning rate at `step` of `total`: linear warm-up over `warmup` steps, then cosine or linear decay."
+# %% ../nbs/08_train.ipynb #2dc3422d
+def lr_at(step: int,                # the optimizer step, from 0
+          total: int,               # the number of steps of the whole run
+          lr: float,                # the peak learning rate
+          warmup: int = 0,          # steps of linear warm-up
+          schedule: str = "cosine", # "cosine" or "linear" decay after the warm-up
+         ) -> float:
+    ("Learning rate at `step` of `total`: linear warm-up over `warmup` steps, "
+     "then cosine or linear decay.")
     if step < warmup: return lr * (step + 1) / warmup
     t = (step - warmup) / max(1, total - warmup)
     if schedule == "cosine": return lr * 0.5 * (1 + math.cos(math.pi * t))
     if schedule == "linear": return lr * (1 - t)
     raise ValueError(f"schedule must be 'cosine' or 'linear', got {schedule!r}")
 
+# %% ../nbs/08_train.ipynb #6cdbd402
 def param_groups(model: nn.Module, wd: float) -> list[dict]:
-    "Two SGD groups: conv/linear weights with weight decay, norm-layer parameters and biases without."
+    ("Two SGD groups: conv/linear weights with weight decay, "
+     "norm-layer parameters and biases without.")
     norm = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)
     decay, no_decay = [], []
     for m in model.modules():
@@ -58,14 +69,26 @@ def param_groups(model: nn.Module, wd: float) -> list[dict]:
             (no_decay if isinstance(m, norm) or n == "bias" else decay).append(p)
     return [{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}]
 
-# %% ../nbs/08_train.ipynb #5ec31f94
-def train_one_epoch(model, loader, opt, criterion, step0: int, total_steps: int, cfg: dict, device, precision: str,
-                    progress=None) -> tuple[float, int]:
-    "Train one epoch; return (mean training loss over this rank's batches, images seen on this rank)."
+# %% ../nbs/08_train.ipynb #86de6442
+def train_one_epoch(model,             # the network to train (DDP-wrapped or compiled, possibly)
+                    loader,            # the training batches (x, y) of this rank
+                    opt,               # the optimizer; its learning rate is set every step
+                    criterion,         # the loss
+                    step0: int,        # the global step of this epoch's first batch
+                    total_steps: int,  # steps of the whole run (for `lr_at`)
+                    cfg: dict,         # the run's config (`lr`, `warmup_epochs`, `schedule`)
+                    device,            # where the loss is accumulated
+                    precision: str,    # "fp32" or "bf16" (autocast)
+                    progress=None,     # a tqdm bar to update, or None
+                   ) -> tuple[float, int]:
+    ("Train one epoch; return (mean training loss over this rank's batches, "
+     "images seen on this rank).")
     model.train()
     steps = len(loader)
-    loss_sum, n, seen, warm = torch.zeros((), device=device), 0, 0, round(cfg["warmup_epochs"] * steps)
-    t0, world = time.time(), dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    loss_sum, n, seen, warm = (torch.zeros((), device=device), 0, 0,
+                               round(cfg["warmup_epochs"] * steps))
+    t0, world = (time.time(),
+                 dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1)
     for i, (x, y) in enumerate(loader):
         lr = lr_at(step0 + i, total_steps, cfg["lr"], warm, cfg["schedule"])
         for gr in opt.param_groups: gr["lr"] = lr
@@ -74,15 +97,23 @@ def train_one_epoch(model, loader, opt, criterion, step0: int, total_steps: int,
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        loss_sum += loss.detach().float(); n += 1; seen += len(y)
+        loss_sum += loss.detach().float()
+        n += 1
+        seen += len(y)
         if progress is not None and (i % 20 == 0 or i == steps - 1):
             progress.set_postfix(loss=f"{loss_sum.item() / n:.3f}", lr=f"{lr:.3g}",
                                  img_s=f"{seen * world / max(time.time() - t0, 1e-9):,.0f}")
         if progress is not None: progress.update(1)
     return (loss_sum.item() / max(n, 1)), seen
 
+# %% ../nbs/08_train.ipynb #ab95685d
 @torch.no_grad()
-def evaluate(model, loader, criterion, device, precision: str) -> dict:
+def evaluate(model,           # the network (put in eval mode)
+             loader,          # the validation batches (x, y) of this rank
+             criterion,       # the loss
+             device,          # where the sums are kept
+             precision: str,  # "fp32" or "bf16" (autocast)
+            ) -> dict:
     "Top-1 (%) and mean loss on `loader`, summed over all ranks."
     model.eval()
     correct, loss_sum, count = torch.zeros((), device=device), torch.zeros((), device=device), 0
@@ -90,12 +121,13 @@ def evaluate(model, loader, criterion, device, precision: str) -> dict:
         with autocast_for(device, precision):
             out = model(x)
         loss_sum += criterion(out.float(), y) * len(y)
-        correct += (out.argmax(1) == y).sum(); count += len(y)
+        correct += (out.argmax(1) == y).sum()
+        count += len(y)
     c, l, k = all_sum([correct.item(), loss_sum.item(), count], device)
     return {"top1": 100.0 * c / max(k, 1), "loss": l / max(k, 1), "images": int(k)}
 
-# %% ../nbs/08_train.ipynb #18bfa69d
-ENGINE_VERSION = 1   # raise when the training engine's behaviour changes: older records stay history
+# %% ../nbs/08_train.ipynb #3ceb98e6
+ENGINE_VERSION = 1  # raise when the training engine's behaviour changes: older records stay history
 
 def _parse_arch(spec: str, info, small: bool) -> Arch:
     "A network name, an Arch JSON string or the path of an Arch JSON file."
@@ -103,11 +135,18 @@ def _parse_arch(spec: str, info, small: bool) -> Arch:
     if spec.lstrip().startswith("{"): return Arch.from_json(spec)
     p = Path(spec)
     if p.is_file(): return Arch.from_json(p.read_text())
-    raise ValueError(f"--arch {spec!r} is neither a network ({', '.join(NETWORKS)}), an Arch JSON string, "
-                     f"nor an existing JSON file")
+    raise ValueError(f"--arch {spec!r} is neither a network ({', '.join(NETWORKS)}), "
+                     f"an Arch JSON string, nor an existing JSON file")
 
-def check_number(flag: str, v, low: float = 0.0, low_ok: bool = False, integer: bool = False):
-    "`v` if it is a finite number above `low` (or equal, with `low_ok`); a ValueError naming `flag` if not."
+# %% ../nbs/08_train.ipynb #9dd20197
+def check_number(flag: str,             # the flag named in the error
+                 v,                     # the value to check
+                 low: float = 0.0,      # the bound `v` must be above
+                 low_ok: bool = False,  # allow `v == low`
+                 integer: bool = False, # require a whole number
+                ):
+    ("`v` if it is a finite number above `low` (or equal, with `low_ok`); "
+     "a ValueError naming `flag` if not.")
     ok = (not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
           and (v >= low if low_ok else v > low) and (not integer or float(v).is_integer()))
     if not ok:
@@ -115,10 +154,11 @@ def check_number(flag: str, v, low: float = 0.0, low_ok: bool = False, integer: 
         raise ValueError(f"{flag} must be {kind} {'>=' if low_ok else '>'} {low:g}, got {v!r}")
     return v
 
-# %% ../nbs/08_train.ipynb #9ca11562
+# %% ../nbs/08_train.ipynb #e8eb6dff
 def _checked_flags(args):
     "Check every numeric flag that is set (None: the preset's value) before anything else."
-    for flag, v in dict(epochs=args.epochs, batch_size=args.batch_size, resolution=args.resolution).items():
+    for flag, v in dict(epochs=args.epochs, batch_size=args.batch_size,
+                        resolution=args.resolution).items():
         if v is not None: check_number(f"--{flag.replace('_', '-')}", v, integer=True)
     for flag, v in dict(lr=args.lr, width=args.width, depth=args.depth).items():
         if v is not None: check_number(f"--{flag}", v)
@@ -127,50 +167,69 @@ def _checked_flags(args):
         check_number(f"--{flag.replace('_', '-')}", v, low_ok=True, integer=True)
     if args.data_fraction is not None: check_fraction(args.data_fraction)
 
-def make_config(args, device=torch.device("cpu"), world: int | None = None) -> dict:
-    "Validate the command line and return the run's config (what its hash is taken of); `world`: processes."
+# %% ../nbs/08_train.ipynb #06049ba2
+def make_config(args,                          # the parsed flags (`get_args_parser`)
+                device=torch.device("cpu"),    # the device the run will use
+                world: int | None = None,      # processes (None: from torchrun's environment)
+               ) -> dict:
+    ("Validate the command line and return the run's config (what its hash is taken of); "
+     "`world`: processes.")
     info = dataset_info(args.dataset)
-    if args.preset not in PRESETS: raise ValueError(f"unknown preset {args.preset!r}; presets: {', '.join(PRESETS)}")
+    if args.preset not in PRESETS:
+        raise ValueError(f"unknown preset {args.preset!r}; presets: {', '.join(PRESETS)}")
     p = PRESETS[args.preset]
     _checked_flags(args)
     arch = _parse_arch(args.arch, info, small=info.resolution <= 32)
     if arch.in_channels != info.in_channels or arch.num_classes != info.num_classes:
-        raise ValueError(f"the arch takes {arch.in_channels} channels and {arch.num_classes} classes, but "
-                         f"{args.dataset} has {info.in_channels} and {info.num_classes}")
+        raise ValueError(f"the arch takes {arch.in_channels} channels and {arch.num_classes} "
+                         f"classes, but {args.dataset} has {info.in_channels} and {info.num_classes}")
     arch = scale_depth(scale_width(arch, args.width), args.depth).validate()
     res = check_resolution(arch, args.resolution or info.resolution)
     epochs = args.epochs or (PAPER_EPOCHS[arch.name] if args.preset == "paper" else p["epochs"])
     bs = args.batch_size or p["batch_size"]
-    world = dist_env()[1] if world is None else check_number("the number of processes", world, integer=True)
-    if bs % world: raise ValueError(f"--batch-size {bs} (the global batch) is not divisible by the {world} processes")
+    world = (dist_env()[1] if world is None
+             else check_number("the number of processes", world, integer=True))
+    if bs % world:
+        raise ValueError(f"--batch-size {bs} (the global batch) is not divisible by the {world} processes")
     cl = _channels_last(args.channels_last, arch, device)
     lr = args.lr if args.lr is not None else p["base_lr"] * bs / 256
     frac = args.data_fraction if args.data_fraction is not None else p["data_fraction"]
     return dict(kind="train", arch=arch.to_dict(), dataset=args.dataset, resolution=res,
-                data_fraction=check_fraction(frac), val_fraction=p["val_fraction"], data_seed=args.data_seed,
+                data_fraction=check_fraction(frac), val_fraction=p["val_fraction"],
+                data_seed=args.data_seed,
                 seed=args.seed, epochs=epochs, batch_size=bs, lr=lr, momentum=p["momentum"],
                 wd=args.wd if args.wd is not None else p["wd"], label_smoothing=p["label_smoothing"],
                 warmup_epochs=p["warmup_epochs"], schedule=p["schedule"],
                 precision=auto_precision(arch, device)[0] if args.precision == "auto" else args.precision,
                 augment="crop+flip", compile=bool(args.compile),
-                **identity_fields(ENGINE_VERSION, world, data_identity(args.dataset, args.data_root, args.download), cl))
+                **identity_fields(ENGINE_VERSION, world,
+                                  data_identity(args.dataset, args.data_root, args.download), cl))
 
+# %% ../nbs/08_train.ipynb #06c8a2c0
 def _channels_last(flag: str, arch: Arch, device) -> bool:
-    "The layout `--channels-last` asks for ('auto': the engine's choice); refused where it computes wrongly."
+    ("The layout `--channels-last` asks for ('auto': the engine's choice); "
+     "refused where it computes wrongly.")
     if flag == "on" and not channels_last_ok(arch, device):
-        raise ValueError(f"--channels-last on: this CPU has no AVX-512, and there oneDNN computes wrong gradients for "
-                         f"a 1x1 stride-2 conv with < 8 input channels in channels_last (this network's shortcuts "
-                         f"take {shortcut_inputs(arch)}); use --channels-last auto or off")
+        raise ValueError(f"--channels-last on: this CPU has no AVX-512, and there oneDNN computes "
+                         f"wrong gradients for a 1x1 stride-2 conv with < 8 input channels in "
+                         f"channels_last (this network's shortcuts take {shortcut_inputs(arch)}); "
+                         f"use --channels-last auto or off")
     return auto_precision(arch, device)[1] if flag == "auto" else flag == "on"
 
-# %% ../nbs/08_train.ipynb #a6fb72eb
-def add_run_flags(p: argparse.ArgumentParser, presets, preset_help: str) -> argparse.ArgumentParser:
-    "The flags `wt-train` and `wt-optimize` share, defined once: the network, its data, seeds, store, device."
-    p.add_argument("--arch", default="resnet18", help=f"network ({', '.join(NETWORKS)}), Arch JSON, or a JSON file")
+# %% ../nbs/08_train.ipynb #06359fad
+def add_run_flags(p: argparse.ArgumentParser,  # the parser to add to
+                  presets,                     # the names `--preset` accepts
+                  preset_help: str,            # `--preset`'s help
+                 ) -> argparse.ArgumentParser:
+    ("The flags `wt-train` and `wt-optimize` share, defined once: "
+     "the network, its data, seeds, store, device.")
+    p.add_argument("--arch", default="resnet18",
+                   help=f"network ({', '.join(NETWORKS)}), Arch JSON, or a JSON file")
     p.add_argument("--width", type=float, default=1.0, help="width multiplier applied to --arch")
     p.add_argument("--depth", type=float, default=1.0, help="depth multiplier applied to --arch")
     p.add_argument("--dataset", default="fashion_mnist", help=f"one of {', '.join(DATASETS)}")
-    p.add_argument("--data-root", default=None, help="dataset folder (Fashion-MNIST: Debian's files by default)")
+    p.add_argument("--data-root", default=None,
+                   help="dataset folder (Fashion-MNIST: Debian's files by default)")
     p.add_argument("--resolution", type=int, default=None, help="image size (default: the dataset's)")
     p.add_argument("--data-fraction", type=float, default=None,
                    help="class-balanced fraction of the training set (default: the preset's, or all)")
@@ -180,33 +239,52 @@ def add_run_flags(p: argparse.ArgumentParser, presets, preset_help: str) -> argp
     p.add_argument("--results", default=None, help="results store (default: results/<preset>)")
     p.add_argument("--work-dir", default=os.environ.get("WT_WORK", "work"),
                    help="checkpoints go to <work-dir>/checkpoints, locks to <work-dir>/locks")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: a GPU when there is one")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="auto: a GPU when there is one")
     p.add_argument("--workers", type=int, default=4, help="loader processes (image folders only)")
     return p
 
+# %% ../nbs/08_train.ipynb #34cbe438
 def get_args_parser() -> argparse.ArgumentParser:
     "`wt-train`'s flags: the shared ones (`add_run_flags`) and the training recipe's."
-    p = argparse.ArgumentParser("wt-train", description="Train a network of given widths; one record per run.",
+    p = argparse.ArgumentParser("wt-train",
+                                description="Train a network of given widths; one record per run.",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_run_flags(p, PRESETS, "the training recipe of a scale (see PRESETS)")
     p.add_argument("--epochs", type=int, default=None, help="default: the preset's")
-    p.add_argument("--batch-size", type=int, default=None, help="global batch size over all processes (default: the preset's)")
-    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: preset base lr x batch / 256)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="global batch size over all processes (default: the preset's)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="peak learning rate (default: preset base lr x batch / 256)")
     p.add_argument("--wd", type=float, default=None, help="weight decay (default: the preset's)")
-    p.add_argument("--resume", default=None, help="a checkpoint to resume from (default: this config's own, if any)")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"], help="auto: measured per network and device")
-    p.add_argument("--channels-last", default="auto", choices=["auto", "on", "off"], help="memory layout (auto: where correct and faster)")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model (slower on the 2-core CPU)")
-    p.add_argument("--download", action="store_true", help="let torchvision download Fashion-MNIST if missing")
+    p.add_argument("--resume", default=None,
+                   help="a checkpoint to resume from (default: this config's own, if any)")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                   help="auto: measured per network and device")
+    p.add_argument("--channels-last", default="auto", choices=["auto", "on", "off"],
+                   help="memory layout (auto: where correct and faster)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the model (slower on the 2-core CPU)")
+    p.add_argument("--download", action="store_true",
+                   help="let torchvision download Fashion-MNIST if missing")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
-    p.add_argument("--config", default=None, help="a run's config as JSON (from make_config): the flags that define "
+    p.add_argument("--config", default=None,
+                   help="a run's config as JSON (from make_config): the flags that define "
                    "the run are then not read (how experiments hand a run to torchrun)")
     return p
 
-# %% ../nbs/08_train.ipynb #941daf41
-def load_data(cfg: dict, args, device, rank: int, world: int, channels_last: bool):
-    "(train loader, val loader) of a run: in-memory datasets on the device, image folders with workers."
-    kw = dict(root=args.data_root, resolution=cfg["resolution"], seed=cfg["data_seed"], download=args.download)
+# %% ../nbs/08_train.ipynb #de3ccd3e
+def load_data(cfg: dict,            # the run's config
+              args,                 # the flags (`data_root`, `download`, `workers`)
+              device,               # where in-memory datasets are kept
+              rank: int,            # this process's rank
+              world: int,           # the number of processes
+              channels_last: bool,  # batches in channels_last layout
+             ):
+    ("(train loader, val loader) of a run: in-memory datasets on the device, "
+     "image folders with workers.")
+    kw = dict(root=args.data_root, resolution=cfg["resolution"], seed=cfg["data_seed"],
+              download=args.download)
     train = load_dataset(cfg["dataset"], "train", fraction=cfg["data_fraction"], **kw)
     val = load_dataset(cfg["dataset"], "val", fraction=cfg["val_fraction"], **kw)
     per_rank = cfg["batch_size"] // world
@@ -214,123 +292,148 @@ def load_data(cfg: dict, args, device, rank: int, world: int, channels_last: boo
         return (TensorLoader(train, per_rank, device, True, cfg["seed"], rank, world, channels_last),
                 TensorLoader(val, per_rank, device, False, cfg["seed"], rank, world, channels_last))
     sampler = DistributedSampler(train, world, rank, shuffle=True, seed=cfg["seed"])
-    tl = DataLoader(train, per_rank, sampler=sampler, num_workers=args.workers, pin_memory=device.type == "cuda",
-                    drop_last=True, persistent_workers=args.workers > 0)
-    vl = DataLoader(torch.utils.data.Subset(val, range(rank, len(val), world)), per_rank, num_workers=args.workers,
-                    pin_memory=device.type == "cuda")
+    tl = DataLoader(train, per_rank, sampler=sampler, num_workers=args.workers,
+                    pin_memory=device.type == "cuda", drop_last=True, persistent_workers=args.workers > 0)
+    vl = DataLoader(torch.utils.data.Subset(val, range(rank, len(val), world)), per_rank,
+                    num_workers=args.workers, pin_memory=device.type == "cuda")
     tl.set_epoch = sampler.set_epoch
     vl.set_epoch = lambda e: None
     return tl, vl
 
-# %% ../nbs/08_train.ipynb #c8dad2df
+# %% ../nbs/08_train.ipynb #a687d33b
 def _say(rank, quiet, *a):
     if rank == 0 and not quiet: print(*a, flush=True)
 
 def _load_checkpoint(path: Path, h: str, cfg: dict):
-    "The training checkpoint at `path`, verified (checksum, then config); a one-line error if it is not this run's."
+    ("The training checkpoint at `path`, verified (checksum, then config); "
+     "a one-line error if it is not this run's.")
     ck = load_checkpoint(path, "the training")
     if not isinstance(ck, dict) or ck.get("hash") != h or ck.get("config") != cfg:
         other = ck.get("hash") if isinstance(ck, dict) else None
-        raise CorruptCheckpoint(f"checkpoint {path} belongs to another config (hash {other}, this run {h}); "
-                                f"it is left untouched: pass another --work-dir or move it away")
+        raise CorruptCheckpoint(f"checkpoint {path} belongs to another config (hash {other}, "
+                                f"this run {h}); it is left untouched: pass another --work-dir or move it away")
     return ck
 
-def check_config(cfg: dict, args, device) -> dict:
-    "A config given whole (`--config`, `run(args, config)`), checked against this engine, process group and data."
-    need = {"kind", "arch", "dataset", "resolution", "epochs", "batch_size", "lr", "precision", "version",
-            "world_size", "data", "channels_last", "compile"}
+# %% ../nbs/08_train.ipynb #04b55bd9
+def check_config(cfg: dict,  # the config, as `make_config` made it
+                 args,       # the flags (`data_root`, `download`)
+                 device,     # the device of the run
+                ) -> dict:
+    ("A config given whole (`--config`, `run(args, config)`), "
+     "checked against this engine, process group and data.")
+    need = {"kind", "arch", "dataset", "resolution", "epochs", "batch_size", "lr", "precision",
+            "version", "world_size", "data", "channels_last", "compile"}
     if not isinstance(cfg, dict) or cfg.get("kind") != "train" or not need <= set(cfg):
         raise ValueError(f"a training config must be a dict of kind 'train' with {sorted(need)}")
     if cfg["version"] != ENGINE_VERSION:
-        raise ValueError(f"the config is of engine version {cfg['version']}, this engine is {ENGINE_VERSION}")
+        raise ValueError(f"the config is of engine version {cfg['version']}, "
+                         f"this engine is {ENGINE_VERSION}")
     if cfg["world_size"] != dist_env()[1]:
-        raise ValueError(f"the config is for {cfg['world_size']} processes, this run has {dist_env()[1]}")
+        raise ValueError(f"the config is for {cfg['world_size']} processes, "
+                         f"this run has {dist_env()[1]}")
     if cfg["data"] != data_identity(cfg["dataset"], args.data_root, args.download):
         raise ValueError(f"the config was made for other {cfg['dataset']} data than the one at "
                          f"{args.data_root or 'the default root'}")
     Arch(**cfg["arch"]).validate()
     return cfg
 
+# %% ../nbs/08_train.ipynb #948c7d92
 def _config(args, device, config=None) -> dict:
     "The run's config: `config` (or `--config`'s file) checked, else built from the flags."
     if config is None and args.config is not None:
         try: config = json.loads(Path(args.config).read_text())
-        except (OSError, ValueError) as e: raise ValueError(f"--config {args.config}: not a readable JSON config ({e})") from None
+        except (OSError, ValueError) as e:
+            raise ValueError(f"--config {args.config}: not a readable JSON config ({e})") from None
     return make_config(args, device) if config is None else check_config(config, args, device)
 
 def _prepare(args, device, config=None):
-    "Everything checked before any work: (config, its hash, store, checkpoint path, the record if stored)."
+    ("Everything checked before any work: "
+     "(config, its hash, store, checkpoint path, the record if stored).")
     cfg = _config(args, device, config)
     h = config_hash(cfg)
     store = check_store(args.results or Path("results") / args.preset)
-    if args.resume and not Path(args.resume).is_file(): raise ValueError(f"--resume {args.resume}: no such checkpoint")
+    if args.resume and not Path(args.resume).is_file():
+        raise ValueError(f"--resume {args.resume}: no such checkpoint")
     check_writable(Path(args.work_dir) / "checkpoints", "work directory", "--work-dir")
     return cfg, h, store, Path(args.work_dir) / "checkpoints" / f"{h}.pt", find_record(store, cfg)
 
+# %% ../nbs/08_train.ipynb #588ed63b
 def _stored(rank, store, cfg, h):
-    "The record of `cfg` if `store` has it (said once); `Diverged` if the store records that it diverged."
+    ("The record of `cfg` if `store` has it (said once); "
+     "`Diverged` if the store records that it diverged.")
     if (e := stored_divergence(store, cfg, "this training")) is not None: raise e
     rec = find_record(store, cfg)
     if rec is not None:
-        _say(rank, False, f"already in the store: {record_path(store, h)}\ntop-1 {rec['top1']:.2f}% "
-             f"({rec['epochs']} epochs, seed {rec['config']['seed']}); nothing trained")
+        _say(rank, False, f"already in the store: {record_path(store, h)}\n"
+             f"top-1 {rec['top1']:.2f}% ({rec['epochs']} epochs, seed {rec['config']['seed']}); nothing trained")
     return rec
 
+# %% ../nbs/08_train.ipynb #2c493e7f
 def run(args, config: dict | None = None) -> dict:
-    """Train the run described by `args` (from `get_args_parser`), or by `config` when given (built once by the
-    caller with `make_config`), unless it is in the store; return its record."""
+    ("Train the run described by `args` (from `get_args_parser`), or by `config` when given "
+     "(built once by the\n    caller with `make_config`), unless it is in the store; return its record.")
     device = pick_device(args.device)
     cfg, h, store, ckpt_path, rec = _prepare(args, device, config)
     rank, world, _ = dist_env()
     if (rec := _stored(rank, store, cfg, h)) is not None: return rec
     arch = Arch(**cfg["arch"])
-    check_memory(arch, cfg["resolution"], cfg["batch_size"] // world, device, what=f"{arch.name} at these widths")
+    check_memory(arch, cfg["resolution"], cfg["batch_size"] // world, device,
+                 what=f"{arch.name} at these widths")
     with run_lock(args.work_dir, h, "this training") if rank == 0 else contextlib.nullcontext():
-        if (rec := _stored(rank, store, cfg, h)) is not None: return rec   # finished while we waited to lock
+        # finished while we waited to lock
+        if (rec := _stored(rank, store, cfg, h)) is not None: return rec
         source = Path(args.resume) if args.resume else ckpt_path
         ck = _load_checkpoint(source, h, cfg) if source.is_file() else None
         return _train(args, cfg, h, store, ckpt_path, ck)
 
-# %% ../nbs/08_train.ipynb #e5f0291b
+# %% ../nbs/08_train.ipynb #712de52d
 def _check_epoch(rank, world, device, store, cfg, h, hist, seconds):
     "Raise `Diverged` (recorded in `store` by rank 0) when the epoch's losses are not finite."
     last = hist[-1]
     bad = next(((k, last[k]) for k in ("train_loss", "val_loss") if not math.isfinite(last[k])), None)
     if bad is None: return
-    msg = (f"training {h} diverged: {bad[0].replace('_', ' ')} is {bad[1]} at epoch {last['epoch']} (that epoch "
-           f"is not checkpointed). Try a lower --lr")
+    msg = (f"training {h} diverged: {bad[0].replace('_', ' ')} is {bad[1]} at epoch {last['epoch']} "
+           f"(that epoch is not checkpointed). Try a lower --lr")
     p = record_path(store, divergence_config(cfg))
     if rank == 0: record_divergence(store, cfg, msg, seconds)
     if world > 1: dist.barrier()
     raise Diverged(f"{msg}. Recorded as diverged in {p} (move it away to retry)", p)
 
+# %% ../nbs/08_train.ipynb #41e32700
 def _finish(rank, store, rec, ckpt_path: Path, trained: Path):
-    "Store the record (rank 0), then move the checkpoint aside: the record, not the weights, says it ran."
+    ("Store the record (rank 0), then move the checkpoint aside: "
+     "the record, not the weights, says it ran.")
     if rank != 0: return
     path = save_record(store, rec)
     if ckpt_path.is_file():
-        trained.parent.mkdir(parents=True, exist_ok=True); os.replace(ckpt_path, trained)
+        trained.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(ckpt_path, trained)
     _say(rank, False, f"record {path}\ntop-1 {rec['top1']:.2f}%")
 
-# %% ../nbs/08_train.ipynb #34b7d5e5
+# %% ../nbs/08_train.ipynb #84d2c245
 def _train(args, cfg: dict, h: str, store: Path, ckpt_path: Path, ck) -> dict:
     "The training itself, from a verified checkpoint `ck` (or None) to the stored record."
     arch, prec, cl = Arch(**cfg["arch"]).validate(), cfg["precision"], cfg["channels_last"]
     rank, world, device = init_distributed(args.device)
     train_loader, val_loader = load_data(cfg, args, device, rank, world, cl)
     if len(train_loader) == 0:
-        raise ValueError(f"the training set has fewer images per process than the batch ({cfg['batch_size'] // world}); "
-                         f"lower --batch-size or raise --data-fraction")
+        raise ValueError(f"the training set has fewer images per process than the batch "
+                         f"({cfg['batch_size'] // world}); lower --batch-size or raise --data-fraction")
     torch.manual_seed(cfg["seed"])
     model = build_model(arch).to(device)
     if cl: model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(param_groups(model, cfg["wd"]), lr=cfg["lr"], momentum=cfg["momentum"], nesterov=True)
+    opt = torch.optim.SGD(param_groups(model, cfg["wd"]), lr=cfg["lr"], momentum=cfg["momentum"],
+                          nesterov=True)
     start, hist, seen, train_s, wall0 = 0, [], 0, 0.0, 0.0
     if ck is not None:
-        model.load_state_dict(ck["model"]); opt.load_state_dict(ck["optimizer"])
-        start, hist, seen, train_s, wall0 = ck["epoch"], ck["history"], ck["samples_seen"], ck["train_s"], ck["wall_s"]
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        start, hist, seen, train_s, wall0 = (ck["epoch"], ck["history"], ck["samples_seen"],
+                                             ck["train_s"], ck["wall_s"])
         _say(rank, False, f"resuming {h} from {ckpt_path} after epoch {start}")
-    net = nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None) if world > 1 else model
+    net = (nn.parallel.DistributedDataParallel(
+               model, device_ids=[device] if device.type == "cuda" else None)
+           if world > 1 else model)
     if cfg["compile"]: net = torch.compile(net)
     crit = nn.CrossEntropyLoss(label_smoothing=cfg["label_smoothing"])
     total, t_start, ev = cfg["epochs"] * len(train_loader), time.time(), None
@@ -339,51 +442,62 @@ def _train(args, cfg: dict, h: str, store: Path, ckpt_path: Path, ck) -> dict:
         torch.manual_seed(cfg["seed"] * 1_000_003 + epoch * 1_009 + rank)   # dropout, stochastic depth
         bar = _progress(rank, len(train_loader), f"epoch {epoch + 1}/{cfg['epochs']}")
         t0 = time.time()
-        loss, n = train_one_epoch(net, train_loader, opt, crit, epoch * len(train_loader), total, cfg, device, prec, bar)
+        loss, n = train_one_epoch(net, train_loader, opt, crit, epoch * len(train_loader), total, cfg,
+                                  device, prec, bar)
         if device.type == "cuda": torch.cuda.synchronize()
         dt = time.time() - t0
         if bar is not None: bar.close()
         loss_all, n_all = all_sum([loss * n, n], device)
         ev = evaluate(net, val_loader, crit, device, prec)
-        train_s += dt; seen += int(n_all)
-        hist.append(dict(epoch=epoch + 1, train_loss=loss_all / max(n_all, 1), val_loss=ev["loss"], top1=ev["top1"],
-                         img_per_s=n_all / dt, epoch_s=dt))
+        train_s += dt
+        seen += int(n_all)
+        hist.append(dict(epoch=epoch + 1, train_loss=loss_all / max(n_all, 1), val_loss=ev["loss"],
+                         top1=ev["top1"], img_per_s=n_all / dt, epoch_s=dt))
         _check_epoch(rank, world, device, store, cfg, h, hist, wall0 + time.time() - t_start)
-        _say(rank, args.quiet, f"epoch {epoch + 1}/{cfg['epochs']}  train loss {hist[-1]['train_loss']:.4f}  "
-             f"val loss {ev['loss']:.4f}  top-1 {ev['top1']:.2f}%  {n_all / dt:,.0f} img/s  {dt:.1f} s")
+        _say(rank, args.quiet, f"epoch {epoch + 1}/{cfg['epochs']}  "
+             f"train loss {hist[-1]['train_loss']:.4f}  val loss {ev['loss']:.4f}  top-1 {ev['top1']:.2f}%  {n_all / dt:,.0f} img/s  {dt:.1f} s")
         if rank == 0:
-            save_checkpoint(dict(hash=h, config=cfg, epoch=epoch + 1, model=model.state_dict(), optimizer=opt.state_dict(),
-                                 history=hist, samples_seen=seen, train_s=train_s, wall_s=wall0 + time.time() - t_start),
+            save_checkpoint(dict(hash=h, config=cfg, epoch=epoch + 1, model=model.state_dict(),
+                                 optimizer=opt.state_dict(), history=hist, samples_seen=seen,
+                                 train_s=train_s, wall_s=wall0 + time.time() - t_start),
                             ckpt_path)
     if ev is None:   # killed after its last checkpoint, before the record: evaluate the final weights
         ev = evaluate(net, val_loader, crit, device, prec)
     macs = count_flops(arch, cfg["resolution"])
     trained = Path(args.work_dir) / "trained" / f"{h}.pt"
-    rec = dict(config=cfg, seed=cfg["seed"], top1=hist[-1]["top1"], train_loss=hist[-1]["train_loss"],
-               val_loss=hist[-1]["val_loss"], val_images=ev["images"], epochs=cfg["epochs"], forward_macs=macs,
+    rec = dict(config=cfg, seed=cfg["seed"], top1=hist[-1]["top1"],
+               train_loss=hist[-1]["train_loss"], val_loss=hist[-1]["val_loss"],
+               val_images=ev["images"], epochs=cfg["epochs"], forward_macs=macs,
                samples_seen=seen, train_flops=3 * macs * seen, train_s=train_s,
                wall_s=wall0 + time.time() - t_start, img_per_s=seen / max(train_s, 1e-9), history=hist,
-               preset=args.preset, precision=prec, channels_last=bool(cl), compile=bool(cfg["compile"]),
-               device=torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu x{torch.get_num_threads()} threads",
+               preset=args.preset, precision=prec, channels_last=bool(cl),
+               compile=bool(cfg["compile"]),
+               device=(torch.cuda.get_device_name(device) if device.type == "cuda"
+                       else f"cpu x{torch.get_num_threads()} threads"),
                world_size=world, checkpoint=str(trained), command=" ".join(sys.argv), **provenance())
     _finish(rank, store, rec, ckpt_path, trained)
     if world > 1: dist.barrier()
     return rec
 
+# %% ../nbs/08_train.ipynb #33761605
 def _progress(rank, total, desc):
     "A tqdm bar on rank 0 when stderr is a terminal; None otherwise."
     if rank != 0 or not sys.stderr.isatty(): return None
     from tqdm import tqdm
     return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True)
 
+# %% ../nbs/08_train.ipynb #3e6956ab
 def main(argv=None):
-    "Console entry point (`wt-train`, `python -m width_transfer.train`, torchrun): exit 2 on bad input, 3 on divergence."
+    ("Console entry point (`wt-train`, `python -m width_transfer.train`, torchrun): "
+     "exit 2 on bad input, 3 on divergence.")
     args = get_args_parser().parse_args(argv)
     try: run(args)
     except Diverged as e:
-        print(f"wt-train: diverged: {e}", file=sys.stderr); sys.exit(3)
+        print(f"wt-train: diverged: {e}", file=sys.stderr)
+        sys.exit(3)
     except ValueError as e:
-        print(f"wt-train: error: {e}", file=sys.stderr); sys.exit(2)
+        print(f"wt-train: error: {e}", file=sys.stderr)
+        sys.exit(2)
     finally:
         if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
 
