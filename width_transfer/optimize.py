@@ -374,16 +374,8 @@ def run_args(args) -> OptimizeResult:
 # %% ../nbs/15_optimize.ipynb #679a28f8
 def main(argv=None) -> OptimizeResult:
     "Console entry point (`wt-optimize`, torchrun): exit 2 with one line on bad input, 3 on a divergence."
-    args = get_args_parser().parse_args(argv)
-    try: return run_args(args)
-    except Diverged as e:
-        print(f"wt-optimize: diverged: {e}", file=sys.stderr)
-        sys.exit(3)
-    except ValueError as e:
-        print(f"wt-optimize: error: {e}", file=sys.stderr)
-        sys.exit(2)
-    finally:
-        if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
+    from width_transfer.train import run_cli
+    return run_cli("wt-optimize", run_args, get_args_parser().parse_args(argv))
 
 # %% ../nbs/15_optimize.ipynb #ca4c3b99
 if __name__ == "__main__" and "IPython" not in sys.modules: main()

@@ -27,7 +27,7 @@ from .results import (check_store, check_writable, find_record, record_path,
 
 # %% auto #0
 __all__ = ['PRESETS', 'PAPER_EPOCHS', 'ENGINE_VERSION', 'lr_at', 'param_groups', 'train_one_epoch', 'evaluate', 'check_number',
-           'make_config', 'add_run_flags', 'get_args_parser', 'load_data', 'check_config', 'run', 'main']
+           'make_config', 'add_run_flags', 'get_args_parser', 'load_data', 'check_config', 'run', 'run_cli', 'main']
 
 # %% ../nbs/08_train.ipynb #14d30bd0
 PRESETS = {
@@ -487,19 +487,24 @@ def _progress(rank, total, desc):
     return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True)
 
 # %% ../nbs/08_train.ipynb #3e6956ab
-def main(argv=None):
-    ("Console entry point (`wt-train`, `python -m width_transfer.train`, torchrun): "
-     "exit 2 on bad input, 3 on divergence.")
-    args = get_args_parser().parse_args(argv)
-    try: run(args)
+def run_cli(prog: str,  # the command's name, first word of every error line
+            fn,         # what the command does: fn(args)
+            args):      # its parsed arguments
+    "`fn(args)` for command line `prog`: one line and exit 2 on bad input, exit 3 on a divergence."
+    try: return fn(args)
     except Diverged as e:
-        print(f"wt-train: diverged: {e}", file=sys.stderr)
+        print(f"{prog}: diverged: {e}", file=sys.stderr)
         sys.exit(3)
     except ValueError as e:
-        print(f"wt-train: error: {e}", file=sys.stderr)
+        print(f"{prog}: error: {e}", file=sys.stderr)
         sys.exit(2)
     finally:
         if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
+
+def main(argv=None):
+    ("Console entry point (`wt-train`, `python -m width_transfer.train`, torchrun): "
+     "exit 2 on bad input, 3 on divergence.")
+    run_cli("wt-train", run, get_args_parser().parse_args(argv))
 
 # %% ../nbs/08_train.ipynb #a3e52220
 if __name__ == "__main__" and "IPython" not in sys.modules: main()
