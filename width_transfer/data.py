@@ -15,7 +15,7 @@ from torch.utils.data import Dataset
 # %% auto #0
 __all__ = ['DATASETS', 'FASHION_MNIST_DIR', 'DatasetInfo', 'dataset_info', 'check_fraction', 'class_balanced_indices',
            'resize_images', 'ImageTensorDataset', 'read_idx', 'load_fashion_mnist', 'synthetic', 'load_cifar',
-           'load_imagefolder', 'load_dataset', 'data_identity']
+           'load_imagefolder', 'load_dataset', 'tensor_digest', 'data_identity']
 
 # %% ../nbs/03_data.ipynb #8c40de84
 @dataclass(frozen=True)
@@ -254,10 +254,12 @@ def load_dataset(name: str,                     # one of `DATASETS`
     return ds
 
 # %% ../nbs/03_data.ipynb #85b17cbe
-def _tensor_digest(h, ds: ImageTensorDataset):
+def tensor_digest(h, ds: ImageTensorDataset):
+    "Feed `ds`'s shape, pixels and labels to the hash `h`; return `h` (`optimize.data_fingerprint` uses it too)."
     h.update(str(tuple(ds.images.shape)).encode())
     h.update(ds.images.contiguous().numpy().tobytes())
     h.update(ds.labels.numpy().tobytes())
+    return h
 
 # %% ../nbs/03_data.ipynb #49d9fc17
 def _folder_digest(h, root: Path):
@@ -278,7 +280,7 @@ def _identity(name: str, root: str | None, download: bool) -> str:
         for split in ("train", "val"): _folder_digest(h, Path(root) / split)
     else:
         for split in ("train", "val"):
-            _tensor_digest(h, load_dataset(name, split, root=root, download=download))
+            tensor_digest(h, load_dataset(name, split, root=root, download=download))
     return h.hexdigest()[:16]
 
 # %% ../nbs/03_data.ipynb #3ff4f2ff

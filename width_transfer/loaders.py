@@ -12,7 +12,7 @@ from torch.utils.data.distributed import DistributedSampler
 from .data import ImageTensorDataset, class_balanced_indices
 
 # %% auto #0
-__all__ = ['random_crop_flip', 'TensorLoader', 'FolderData', 'FolderLoader', 'make_loader']
+__all__ = ['random_crop_flip', 'ShardedBatches', 'TensorLoader', 'FolderData', 'FolderLoader', 'make_loader']
 
 # %% ../nbs/07_loaders.ipynb #388f1d15
 def random_crop_flip(x: torch.Tensor,     # a float (N, C, H, W) batch
@@ -32,8 +32,31 @@ def random_crop_flip(x: torch.Tensor,     # a float (N, C, H, W) batch
     flip = torch.rand(n, generator=g, device=x.device) < 0.5
     return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
+# %% ../nbs/07_loaders.ipynb #c55c38b2
+class ShardedBatches:
+    "This rank's shard of `n` items in batches: what `TensorLoader` and `FolderLoader` share."
+    def _shard(self, n: int, batch_size: int, device, train: bool, seed: int, rank: int, world: int,
+               channels_last: bool):
+        (self.n, self.bs, self.device, self.train, self.seed, self.rank,
+         self.world) = n, batch_size, device, train, seed, rank, world
+        self.channels_last, self.epoch = channels_last, 0
+        self.sampler = (DistributedSampler(range(n), world, rank, shuffle=True, seed=seed)
+                        if train else None)
+
+    def set_epoch(self, epoch: int):
+        self.epoch = epoch
+        if self.sampler is not None: self.sampler.set_epoch(epoch)
+
+    def shard(self) -> list[int]:
+        "The positions this rank serves this epoch (shuffled when training)."
+        return list(iter(self.sampler)) if self.train else list(range(self.rank, self.n, self.world))
+
+    def __len__(self):
+        if self.train: return self.sampler.num_samples // self.bs
+        return math.ceil(len(range(self.rank, self.n, self.world)) / self.bs)
+
 # %% ../nbs/07_loaders.ipynb #2b9c1281
-class TensorLoader:
+class TensorLoader(ShardedBatches):
     ("Batches of an `ImageTensorDataset` kept on `device`, sharded over ranks, augmented on the "
      "device.")
     def __init__(self,
@@ -49,27 +72,11 @@ class TensorLoader:
         self.images, self.labels = ds.images.to(device), ds.labels.to(device)
         self.mean = torch.tensor(ds.info.mean, device=device).view(1, -1, 1, 1) * 255
         self.std = torch.tensor(ds.info.std, device=device).view(1, -1, 1, 1) * 255
-        (self.bs, self.device, self.train, self.seed, self.rank,
-         self.world) = batch_size, device, train, seed, rank, world
-        self.channels_last, self.epoch, self.pad = (channels_last, 0,
-                                                    max(1, round(ds.images.shape[-1] / 8)))
-        self.sampler = (DistributedSampler(range(len(ds)), world, rank, shuffle=True, seed=seed)
-                        if train else None)
-
-    def set_epoch(self, epoch: int):
-        self.epoch = epoch
-        if self.sampler is not None: self.sampler.set_epoch(epoch)
-
-    def _indices(self):
-        if self.train: return torch.tensor(list(iter(self.sampler)), dtype=torch.int64)
-        return torch.arange(self.rank, len(self.labels), self.world)
-
-    def __len__(self):
-        if self.train: return self.sampler.num_samples // self.bs
-        return math.ceil(len(range(self.rank, len(self.labels), self.world)) / self.bs)
+        self._shard(len(ds), batch_size, device, train, seed, rank, world, channels_last)
+        self.pad = max(1, round(ds.images.shape[-1] / 8))
 
     def __iter__(self):
-        idx = self._indices().to(self.device)
+        idx = torch.tensor(self.shard(), dtype=torch.int64, device=self.device)
         g = torch.Generator(device=self.device).manual_seed(
             self.seed * 1_000_003 + self.epoch * 1_009 + self.rank)
         for k in range(len(idx) // self.bs if self.train else math.ceil(len(idx) / self.bs)):
@@ -146,7 +153,7 @@ class FolderData:
         return h.hexdigest()[:16]
 
 # %% ../nbs/07_loaders.ipynb #8351584e
-class FolderLoader:
+class FolderLoader(ShardedBatches):
     ("Batches of a `FolderData` on `device`: a DataLoader, sharded over processes like "
      "`TensorLoader`.")
     def __init__(self,
@@ -159,25 +166,12 @@ class FolderLoader:
                  world: int = 1,               # number of processes
                  channels_last: bool = False,  # serve channels_last batches
                 ):
-        from torch.utils.data import DistributedSampler
-        (self.data, self.bs, self.device, self.train, self.seed, self.rank,
-         self.world) = data, batch_size, device, train, seed, rank, world
-        self.channels_last, self.epoch = channels_last, 0
-        self.sampler = (DistributedSampler(range(len(data)), world, rank, shuffle=True, seed=seed)
-                        if train else None)
-
-    def set_epoch(self, epoch: int):
-        self.epoch = epoch
-        if self.sampler is not None: self.sampler.set_epoch(epoch)
-
-    def __len__(self):
-        if self.train: return self.sampler.num_samples // self.bs
-        return math.ceil(len(range(self.rank, len(self.data), self.world)) / self.bs)
+        self.data = data
+        self._shard(len(data), batch_size, device, train, seed, rank, world, channels_last)
 
     def __iter__(self):
         from torch.utils.data import DataLoader, Subset
-        idx = (list(iter(self.sampler)) if self.train
-               else list(range(self.rank, len(self.data), self.world)))
+        idx = self.shard()
         # augmentation draws
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch * 1_009 + self.rank)
         # at least one loader process: its augmentation draws are seeded from `g`, not from this

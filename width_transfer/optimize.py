@@ -12,7 +12,7 @@ import torch.distributed as dist
 from .arch import Arch, scale_width
 from .flops import count_flops, arch_flops, fit_widths, check_resolution
 from .models import build_model, check_memory
-from .data import ImageTensorDataset
+from .data import ImageTensorDataset, tensor_digest
 from .channels import channel_layers, arch_with_group_widths, group_widths
 from .search import CostMeter, Session, resolve_precision
 from .loaders import FolderData
@@ -22,8 +22,7 @@ from .results import (config_hash, find_record, save_record, record_path, proven
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'ALGORITHMS', 'OPTIMIZER_PRESETS', 'Optimizer', 'OptimizeResult', 'data_fingerprint',
-           'check_search_memory', 'check_settings', 'search_config', 'optimize', 'get_args_parser', 'dist_env_world',
-           'run_args', 'main']
+           'check_search_memory', 'check_settings', 'search_config', 'optimize', 'get_args_parser', 'run_args', 'main']
 
 # %% ../nbs/15_optimize.ipynb #af1f1888
 @dataclass(frozen=True)
@@ -96,11 +95,7 @@ def data_fingerprint(ds) -> str:
     ("A short content hash of a dataset's images and labels (a projection changes it); "
      "a `FolderData`'s file list.")
     if isinstance(ds, FolderData): return ds.fingerprint()
-    h = hashlib.sha256()
-    h.update(str(tuple(ds.images.shape)).encode())
-    h.update(ds.images.contiguous().numpy().tobytes())
-    h.update(ds.labels.numpy().tobytes())
-    return h.hexdigest()[:16]
+    return tensor_digest(hashlib.sha256(), ds).hexdigest()[:16]
 
 # %% ../nbs/15_optimize.ipynb #4d11ec33
 def _reach(algorithm: str, arch: Arch, res: int, settings: dict) -> tuple[float, float]:
@@ -324,18 +319,13 @@ def _checked_args(args):
     if args.data_fraction is None: args.data_fraction = 1.0   # a search sees all the images unless told
     check_fraction(args.data_fraction)
 
-# %% ../nbs/15_optimize.ipynb #5a318566
-def dist_env_world() -> int:
-    "The number of processes torchrun started (1 alone)."
-    return int(os.environ.get("WORLD_SIZE", 1))
-
 # %% ../nbs/15_optimize.ipynb #611043f1
 def run_args(args) -> OptimizeResult:
     "The search `args` (from `get_args_parser`) describe: every value checked before the data is loaded."
     from width_transfer.arch import scale_depth, NETWORKS
     from width_transfer.data import dataset_info, load_dataset
     from width_transfer.train import _parse_arch
-    from width_transfer.device import init_distributed, pick_device
+    from width_transfer.device import dist_env, init_distributed, pick_device
     _checked_args(args)
     info = dataset_info(args.dataset)
     arch = scale_depth(scale_width(_parse_arch(args.arch, info, info.resolution <= 32), args.width),
@@ -347,7 +337,7 @@ def run_args(args) -> OptimizeResult:
     if args.dataset != "imagefolder":   # (an image folder's classes are known once it is read)
         _check_target(args.algorithm, arch, res, settings, target)
         check_search_memory(args.algorithm, arch, res, settings, target,
-                            settings.get("batch_size", 1) // dist_env_world(), pick_device(args.device))
+                            settings.get("batch_size", 1) // dist_env()[1], pick_device(args.device))
     store = check_store(args.results or Path("results") / args.preset)
     check_writable(Path(args.work_dir) / "checkpoints", "work directory", "--work-dir")
     rank, world, device = init_distributed(args.device)
