@@ -19,12 +19,12 @@ from ..search import CostMeter, Session, kd_loss, resolve_precision, _check_prec
 
 # %% auto #0
 __all__ = ['VERSION', 'settings', 'network_defaults', 'ChannelGrid', 'channel_grid', 'MarkovChannels', 'flops_loss', 'fit_chain',
-           'set_logits', 'init_logits', 'init_logits_uniform', 'cosine', 'run']
+           'set_logits', 'init_logits', 'init_logits_uniform', 'init_chains', 'start_arch', 'cosine', 'run']
 
 # %% ../../nbs/11_dmcp.ipynb #f0c28c44
 # VERSION: of this optimizer's mechanism; raise it when its behaviour changes (older records stay
-# history)
-VERSION = 1
+# history). 2: the even grid, the uniform start and `min_arch_steps` by default.
+VERSION = 2
 
 # %% ../../nbs/11_dmcp.ipynb #c1e845d4
 def settings(widen: float = 1.5,                       # the supernet is `widen` x the network
@@ -40,7 +40,9 @@ def settings(widen: float = 1.5,                       # the supernet is `widen`
              min_width: float = 0.1,                   # the fixed minimum, x the network's width
              step: float = 0.1,                        # a channel group, x the network's width
              random_prob_end: float = 0.37,            # P(uniform random sub-network) at the end
-             arch_init: str = "target",                # 'target', 'uniform' or 'zero' (original)
+             arch_init: str = "uniform",               # 'uniform', 'target' or 'zero' (original)
+             grid: str = "even",                       # 'even' or 'original' channel groups
+             min_arch_steps: int = 300,                # at least this many architecture steps
              precision: str = "auto",                  # 'auto', 'fp32' or 'bf16' (weight steps)
             ) -> dict:
     ("DMCP settings: supernet `widen`, weight and architecture schedules, FLOPs-loss weight, "
@@ -58,7 +60,8 @@ def settings(widen: float = 1.5,                       # the supernet is `widen`
     if not 0 < step <= widen - min_width:
         raise ValueError(f"step must be in (0, widen - min_width = {widen - min_width:g}], "
                          f"got {step}")
-    for v, name in [(epochs, "epochs"), (batch_size, "batch_size")]:
+    for v, name in [(epochs, "epochs"), (batch_size, "batch_size"),
+                    (min_arch_steps, "min_arch_steps")]:
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
     lr, lr_min, arch_lr, arch_lr_min = (num(v, n) for v, n in [
@@ -78,14 +81,17 @@ def settings(widen: float = 1.5,                       # the supernet is `widen`
     if not 0 <= num(random_prob_end, "random_prob_end") <= 1:
         raise ValueError(f"random_prob_end must be in [0, 1], got {random_prob_end}")
     if arch_init not in ("target", "zero", "uniform"):
-        raise ValueError(f"arch_init must be 'target', 'uniform' or 'zero' (the original), "
+        raise ValueError(f"arch_init must be 'uniform', 'target' or 'zero' (the original), "
                          f"got {arch_init!r}")
+    if grid not in ("even", "original"):
+        raise ValueError(f"grid must be 'even' or 'original', got {grid!r}")
     return dict(widen=widen, epochs=epochs, batch_size=batch_size, lr=lr, lr_min=lr_min,
                 wd=None if wd is None else float(wd),
                 label_smoothing=None if label_smoothing is None else float(label_smoothing),
                 arch_lr=arch_lr, arch_lr_min=arch_lr_min, flops_weight=float(flops_weight),
                 min_width=min_width, step=step, random_prob_end=float(random_prob_end),
-                arch_init=arch_init, precision=_check_precision(precision))
+                arch_init=arch_init, grid=grid, min_arch_steps=min_arch_steps,
+                precision=_check_precision(precision))
 
 # %% ../../nbs/11_dmcp.ipynb #d7d0cee6
 def network_defaults(name: str, st: dict) -> tuple[float, float]:
@@ -98,28 +104,37 @@ def network_defaults(name: str, st: dict) -> tuple[float, float]:
 # %% ../../nbs/11_dmcp.ipynb #1f1651b7
 @dataclass(frozen=True)
 class ChannelGrid:
-    ("The widths DMCP considers for a layer of supernet width `max_ch`: `min_ch + k * group`, "
-     "k = 0..n.")
-    max_ch: int
-    group: int     # channels per channel group
+    ("The widths DMCP considers for a layer of supernet width `max_ch`: `min_ch`, then `n` "
+     "channel groups.")
+    max_ch: int    # the layer's width in the supernet
+    min_ch: int    # the fixed minimum, always kept
     n: int         # number of channel groups (Markov states after the fixed minimum)
 
-    @property
-    def min_ch(self) -> int: return self.max_ch - self.n * self.group
+    def widths(self) -> list[int]:
+        "Grid point k = min_ch + round(k (max_ch - min_ch) / n), k = 0..n."
+        span = self.max_ch - self.min_ch
+        return [self.min_ch + (k * span + self.n // 2) // max(1, self.n) for k in range(self.n + 1)]
 
-    def widths(self) -> list[int]: return [self.min_ch + k * self.group for k in range(self.n + 1)]
+    def sizes(self) -> list[int]:
+        "Channels of each group: the steps between grid points (all >= 1)."
+        w = self.widths()
+        return [b - a for a, b in zip(w, w[1:])]
 
 # %% ../../nbs/11_dmcp.ipynb #952829ec
 def channel_grid(max_ch: int,             # the layer's width in the supernet
                  widen: float,            # the supernet's width over the network's
                  min_width: float = 0.1,  # the fixed minimum, a fraction of the network's width
                  step: float = 0.1,       # a channel group, a fraction of the network's width
+                 even: bool = True,       # same-fraction minimum (True) or the original's grid
                 ) -> ChannelGrid:
-    ("The original's grid (`AlphaLayer._get_ch_indice`), with at least one channel per group and "
-     "per layer.")
-    group = max(1, int(step * max_ch / widen + 1e-9))
-    n = min(int((widen - min_width) / step + 1e-4), (max_ch - 1) // group)
-    return ChannelGrid(max_ch, group, n)
+    "A layer's grid: `n = (widen - min_width) / step` groups, at least one channel each."
+    n = int((widen - min_width) / step + 1e-4)
+    if even:   # the minimum at the same fraction of every layer
+        min_ch = min(max_ch, max(1, round(max_ch * min_width / widen)))
+        return ChannelGrid(max_ch, min_ch, min(n, max_ch - min_ch))
+    group = max(1, int(step * max_ch / widen + 1e-9))   # `AlphaLayer._get_ch_indice`
+    n = min(n, (max_ch - 1) // group)
+    return ChannelGrid(max_ch, max_ch - n * group, n)
 
 # %% ../../nbs/11_dmcp.ipynb #c198b4cc
 class MarkovChannels(nn.Module):
@@ -131,13 +146,20 @@ class MarkovChannels(nn.Module):
                  widen: float,            # the supernet's width over the network's
                  min_width: float = 0.1,  # the fixed minimum, a fraction of the network's width
                  step: float = 0.1,       # a channel group, a fraction of the network's width
+                 even: bool = True,       # the even grid (True) or the original's
                 ):
         super().__init__()
         self.arch, self.groups = arch, arch.tied_groups()
-        self.grids = [channel_grid(c, widen, min_width, step) for c in group_widths(arch)]
+        self.grids = [channel_grid(c, widen, min_width, step, even) for c in group_widths(arch)]
         self.alphas = nn.ParameterList([nn.Parameter(torch.zeros(g.n)) for g in self.grids])
+        for i, g in enumerate(self.grids):   # channels per group, on the logits' device
+            self.register_buffer(f"sizes{i}", torch.tensor(g.sizes(), dtype=torch.float32),
+                                 persistent=False)
         self.poly = flops_poly(arch, resolution)
         self.index_group = arch.group_index()
+
+    def sizes(self) -> list[torch.Tensor]: return [getattr(self, f"sizes{i}")
+                                                   for i in range(len(self.grids))]
 
     def transitions(self) -> list[torch.Tensor]:
         "P(group k kept | group k - 1 kept) = sigmoid(alpha_k), per tied group."
@@ -148,9 +170,9 @@ class MarkovChannels(nn.Module):
         return [torch.cumprod(t, 0) for t in self.transitions()]
 
     def expected_channels(self, marginals=None) -> list[torch.Tensor]:
-        "min_ch + group * sum(marginals), per tied group."
+        "min_ch + sum over groups of (channels of the group) x (its marginal), per tied group."
         m = self.marginals() if marginals is None else marginals
-        return [g.min_ch + g.group * p.sum() for g, p in zip(self.grids, m)]
+        return [g.min_ch + (s * p).sum() for g, s, p in zip(self.grids, self.sizes(), m)]
 
     def expected_flops(self, marginals=None) -> torch.Tensor:
         "Expected MACs in millions: the FLOPs polynomial of the supernet at the expected channels."
@@ -160,8 +182,9 @@ class MarkovChannels(nn.Module):
     def scales(self) -> list[torch.Tensor]:
         ("Per-channel output scales for `Gates.set_scales`: 1 for the first min_ch, then each "
          "group's marginal.")
-        return [torch.cat([torch.ones(g.min_ch, device=p.device), p.repeat_interleave(g.group)])
-                for g, p in zip(self.grids, self.marginals())]
+        return [torch.cat([torch.ones(g.min_ch, device=p.device),
+                           p.repeat_interleave(s.long().to(p.device))])
+                for g, s, p in zip(self.grids, self.sizes(), self.marginals())]
 
     def min_widths(self) -> list[int]: return [g.min_ch for g in self.grids]
     def max_widths(self) -> list[int]: return [g.max_ch for g in self.grids]
@@ -170,8 +193,7 @@ class MarkovChannels(nn.Module):
     def sample_uniform(self, gen: torch.Generator) -> list[int]:
         ("Every group's width uniformly among its grid points (the sandwich rule's random "
          "sub-network).")
-        return [g.min_ch + g.group * int(torch.randint(0, g.n + 1, (), generator=gen))
-                for g in self.grids]
+        return [g.widths()[int(torch.randint(0, g.n + 1, (), generator=gen))] for g in self.grids]
 
     @torch.no_grad()
     def sample_markov(self, gen: torch.Generator) -> list[int]:
@@ -179,7 +201,7 @@ class MarkovChannels(nn.Module):
         out = []
         for g, t in zip(self.grids, self.transitions()):
             kept = (torch.rand(g.n, generator=gen) < t.detach().cpu()).int()
-            out.append(g.min_ch + g.group * int(torch.cumprod(kept, 0).sum()))
+            out.append(g.widths()[int(torch.cumprod(kept, 0).sum())])
         return out
 
 # %% ../../nbs/11_dmcp.ipynb #f4a0e66b
@@ -248,11 +270,11 @@ def init_logits(mc: MarkovChannels,     # the chains, set in place
 def _chain_to(mc: MarkovChannels, g: int, goal: float):
     ("Set chain g's logits to the common value whose expected channels are `goal` "
      "(bisection, clamped to [-20, 20]).")
-    grid, al = mc.grids[g], mc.alphas[g]
+    grid, al, sizes = mc.grids[g], mc.alphas[g], mc.sizes()[g]
     if al.numel() == 0: return
     def e(v):
         al.fill_(v)
-        return grid.min_ch + grid.group * torch.cumprod(torch.sigmoid(al), 0).sum().item()
+        return grid.min_ch + (sizes * torch.cumprod(torch.sigmoid(al), 0)).sum().item()
     lo, hi = -20.0, 20.0
     for _ in range(50):
         mid = (lo + hi) / 2
@@ -280,6 +302,31 @@ def init_logits_uniform(mc: MarkovChannels,     # the chains, set in place
         else: hi = mid
     at(lo)
     return lo
+
+# %% ../../nbs/11_dmcp.ipynb #5ff24d31
+def init_chains(mc: MarkovChannels,   # the chains, set in place
+                arch: Arch,           # the network (its widths set the uniform start)
+                target_mmacs: float,  # the target MACs `T`, in millions
+                st: dict,             # `settings`: its `arch_init` says which start
+               ):
+    "Start the chains as `st['arch_init']` says: 'uniform', 'target' or 'zero' (the original)."
+    if st["arch_init"] == "target": init_logits(mc, target_mmacs)
+    elif st["arch_init"] == "uniform": init_logits_uniform(mc, group_widths(arch), target_mmacs)
+    else: set_logits(mc, 0.0)
+
+# %% ../../nbs/11_dmcp.ipynb #ae9caf5b
+def start_arch(arch: Arch,        # the network whose widths are searched
+               resolution: int,   # input resolution
+               target: float,     # the target MACs
+               st: dict,          # `settings`
+              ) -> Arch:
+    "The widths a search returns with no step: its start's expected channels, fitted to `target`."
+    sup = scale_width(arch, st["widen"])
+    mc = MarkovChannels(sup, resolution, st["widen"], st["min_width"], st["step"],
+                        st["grid"] == "even")
+    init_chains(mc, arch, target / 1e6, st)
+    with torch.no_grad(): E = [float(e) for e in mc.expected_channels()]
+    return fit_widths(arch, [E[g] for g in mc.index_group], target, resolution)
 
 # %% ../../nbs/11_dmcp.ipynb #cf93f484
 def cosine(step: int,    # the current step
@@ -310,15 +357,18 @@ def run(arch: Arch,                       # the network whose widths are searche
     model = build_model(sup).to(
         device, memory_format=torch.channels_last if cl else torch.contiguous_format)
     gates = Gates(model, sup)
-    mc = MarkovChannels(sup, res, st["widen"], st["min_width"], st["step"]).to(device)
+    mc = MarkovChannels(sup, res, st["widen"], st["min_width"], st["step"],
+                        st["grid"] == "even").to(device)
     T = target / 1e6
-    if st["arch_init"] == "target": init_logits(mc, T)
-    elif st["arch_init"] == "uniform": init_logits_uniform(mc, group_widths(arch), T)
+    init_chains(mc, arch, T, st)
+    with torch.no_grad(): start_ch = [float(e) for e in mc.expected_channels()]
     loader = session.loader(data, st["batch_size"], seed, cl)
     nb = len(loader)
     if nb == 0:
         raise ValueError(f"{len(data)} images are fewer than one batch of {st['batch_size']}")
-    total = st["epochs"] * nb
+    # more epochs on small data, so that the second half has `min_arch_steps` steps
+    epochs = max(st["epochs"], -(-(2 * st["min_arch_steps"] - 1) // nb))
+    total = epochs * nb
     start = total // 2             # architecture steps from half the iterations on
     wd, smooth = network_defaults(arch.name, st)
     crit = nn.CrossEntropyLoss(label_smoothing=smooth)
@@ -331,7 +381,7 @@ def run(arch: Arch,                       # the network whose widths are searche
     state = dict(model=model, mc=mc, opt=opt, arch_opt=arch_opt)
     first, extra = session.resume(state, dict(gen=gen), meter, trace)
     step = extra.get("step", 0)
-    for epoch in range(first, st["epochs"]):
+    for epoch in range(first, epochs):
         loader.set_epoch(epoch)
         model.train()
         s = dict(loss=0.0, kd=0.0, arch_loss=0.0, flops_loss=0.0, arch_steps=0, markov=0)
@@ -399,6 +449,8 @@ def run(arch: Arch,                       # the network whose widths are searche
                "start afresh" if session.checkpoint is not None else ""))
     # what the original exports
     rounded = arch_with_group_widths(sup, [max(1, round(e - 1e-4)) for e in E])
-    trace.append(dict(expected_channels=E, original_rounding=rounded.to_dict(),
+    arch_steps = sum(t.get("arch_steps", 0) for t in trace if "epoch" in t)
+    trace.append(dict(expected_channels=E, start_channels=start_ch, epochs=epochs,
+                      arch_steps=arch_steps, original_rounding=rounded.to_dict(),
                       original_rounding_flops=arch_flops(rounded, res), target_flops=target))
     return fit_widths(arch, [E[g] for g in mc.index_group], target, res), meter, trace
