@@ -8,8 +8,8 @@ import argparse, json, sys
 from pathlib import Path
 from .arch import Arch, scale_width
 from .data import data_identity
-from .results import (CPU_FEATURES, LegacyRecord, config_hash, identity_fields, load_record,
-                                    record_path, save_record)
+from .results import (CPU_FEATURES, LegacyRecord, config_hash, identity_fields,
+                                    load_record, record_path, save_record)
 from .device import channels_last_ok
 
 # %% auto #0
@@ -18,45 +18,68 @@ __all__ = ['LEGACY_VERSION', 'upgrade_config', 'migrate', 'main']
 # %% ../nbs/21_migrate.ipynb #8e43a47d
 LEGACY_VERSION = 1   # every mechanism's version when the first-schema records were made
 
+# %% ../nbs/21_migrate.ipynb #189a227e
 def _flags(cpu: str) -> set:
-    "The CPU features a record's `cpu` field names: `results.cpu_info`'s 'model (f1, f2; N cpus)' or '(none of ...)'."
+    ("The CPU features a record's `cpu` field names: `results.cpu_info`'s 'model (f1, f2; N cpus)' "
+     "or '(none of ...)'.")
     listed = cpu[cpu.rfind("(") + 1:].split(";")[0]
-    return set() if listed.startswith("none of") else {f.strip() for f in listed.split(",")} & set(CPU_FEATURES)
+    return (set() if listed.startswith("none of")
+            else {f.strip() for f in listed.split(",")} & set(CPU_FEATURES))
 
+# %% ../nbs/21_migrate.ipynb #cda91ded
 def _search_layout(config: dict, rec: dict) -> bool:
     "The memory layout the search of a first-schema record ran with."
     if "cpu" not in rec: return True              # before the CPU check: channels_last always
     sup = scale_width(Arch(**config["arch"]), config["settings"].get("widen", 1.0))
     return channels_last_ok(sup, "cpu", _flags(rec["cpu"]))
 
-def upgrade_config(config: dict, rec: dict, data_root=None) -> dict:
+# %% ../nbs/21_migrate.ipynb #d0b19208
+def upgrade_config(config: dict,    # the record's config, as the first schema wrote it
+                   rec: dict,       # the whole record (its `world_size`, `channels_last`, `cpu`)
+                   data_root=None,  # where a training's dataset is (None: the dataset's own)
+                  ) -> dict:
     "The config that a first-schema record `rec` (with `config`) would have under today's keys."
     kind = config["kind"]
     if kind == "diverged":
         inner = config["search"] if "search" in config else config["run"]
-        return {**config, ("search" if "search" in config else "run"): upgrade_config(inner, rec, data_root)}
+        return {**config,
+                ("search" if "search" in config else "run"): upgrade_config(inner, rec, data_root)}
     world = config.get("world_size", rec.get("world_size") or 1)
     if kind == "train":
-        ident = identity_fields(LEGACY_VERSION, world, data_identity(config["dataset"], data_root), rec["channels_last"])
+        ident = identity_fields(LEGACY_VERSION, world, data_identity(config["dataset"], data_root),
+                                rec["channels_last"])
         return {**config, "compile": bool(rec.get("compile", False)), **ident}
     if kind == "optimize":
-        return {**config, **identity_fields(LEGACY_VERSION, world, config["data"], _search_layout(config, rec))}
-    raise ValueError(f"record of kind {kind!r}: no migration for it (kinds: train, optimize, diverged)")
+        return {**config, **identity_fields(LEGACY_VERSION, world, config["data"],
+                                            _search_layout(config, rec))}
+    raise ValueError(f"record of kind {kind!r}: no migration for it "
+                     f"(kinds: train, optimize, diverged)")
 
 # %% ../nbs/21_migrate.ipynb #c02d57a2
-def migrate(store, data_root=None, log=print) -> dict:
-    "Write today's record for every first-schema record in `store` (old files untouched); counts by outcome."
+def migrate(store,          # the results folder
+            data_root=None, # where the trainings' dataset is (None: the dataset's own)
+            log=print,      # called with the one-line summary (None: silent)
+           ) -> dict:
+    ("Write today's record for every first-schema record in `store` (old files untouched); counts "
+     "by outcome.")
     counts = dict(migrated=0, present=0, current=0)
     for p in sorted(Path(store).glob("*.json")):
-        try: load_record(p); counts["current"] += 1; continue
-        except LegacyRecord: rec = load_record(p, legacy=True)
+        try:
+            load_record(p)
+            counts["current"] += 1
+            continue
+        except LegacyRecord:
+            rec = load_record(p, legacy=True)
         new = upgrade_config(rec["config"], rec, data_root)
-        if record_path(store, new).exists(): counts["present"] += 1; continue
+        if record_path(store, new).exists():
+            counts["present"] += 1
+            continue
         body = {k: v for k, v in rec.items() if k not in ("hash", "config")}
         save_record(store, dict(body, config=new, migrated_from=rec["hash"]))
         counts["migrated"] += 1
-    if log: log(f"{store}: {counts['migrated']} records migrated, {counts['present']} already migrated, "
-                f"{counts['current']} of the current schema")
+    if log:
+        log(f"{store}: {counts['migrated']} records migrated, {counts['present']} already "
+            f"migrated, {counts['current']} of the current schema")
     return counts
 
 # %% ../nbs/21_migrate.ipynb #6a112d55
@@ -64,10 +87,13 @@ def main(argv=None):
     "`python -m width_transfer.migrate STORE [--data-root DIR]`: migrate first-schema records."
     p = argparse.ArgumentParser("python -m width_transfer.migrate", description=migrate.__doc__)
     p.add_argument("store", help="the results folder to migrate (e.g. results/cpu)")
-    p.add_argument("--data-root", default=None, help="where the trainings' dataset is (default: the dataset's own)")
+    p.add_argument("--data-root", default=None,
+                   help="where the trainings' dataset is (default: the dataset's own)")
     args = p.parse_args(argv)
     try: return migrate(args.store, args.data_root)
-    except ValueError as e: print(f"migrate: error: {e}", file=sys.stderr); sys.exit(2)
+    except ValueError as e:
+        print(f"migrate: error: {e}", file=sys.stderr)
+        sys.exit(2)
 
 # %% ../nbs/21_migrate.ipynb #71a26fe5
 if __name__ == "__main__" and "IPython" not in sys.modules: main()

@@ -16,107 +16,148 @@ __all__ = ['GRIDS', 'SCALES', 'compose', 'Scale', 'as_list', 'get_scale', 'resol
 
 # %% ../nbs/17_scales.ipynb #ab9e11c0
 def compose(target: Projection, rel: Projection) -> Projection:
-    "The absolute point of `rel` (multipliers of `target`; `rel.resolution` in pixels, or the target's)."
+    ("The absolute point of `rel` (multipliers of `target`; `rel.resolution` in pixels, or the "
+     "target's).")
     return Projection(width=target.width * rel.width, depth=target.depth * rel.depth,
                       resolution=rel.resolution or target.resolution,
-                      data_fraction=check_fraction(round(target.data_fraction * rel.data_fraction, 12)))
+                      data_fraction=check_fraction(
+                          round(target.data_fraction * rel.data_fraction, 12)))
 
-def _P(w=1.0, d=1.0, r=None, f=1.0): return Projection(width=w, depth=d, resolution=r, data_fraction=f)
+# %% ../nbs/17_scales.ipynb #4dccb867
+def _P(w=1.0, d=1.0, r=None, f=1.0):
+    return Projection(width=w, depth=d, resolution=r, data_fraction=f)
 
+# %% ../nbs/17_scales.ipynb #ab7d932d
 GRIDS = ("width", "depth", "resolution", "data", "compound", "table1")
 
+# %% ../nbs/17_scales.ipynb #2768d7fe
 @dataclass(frozen=True)
 class Scale:
     "Everything a paper notebook needs to know about a scale; see `SCALES`."
     name: str
     dataset: str                 # what the networks are trained on (a `DATASETS` name)
     targets: dict                # network -> absolute Projection: the standard target configuration
-    grids: dict                  # grid name -> tuple of Projections relative to the target, ending with the grid's target
-    train: dict                  # wt-train settings: {"preset": a train.PRESETS name, the scale's recipe}
+    grids: dict                  # grid name -> tuple of Projections relative to the target, ending
+                                 # with the grid's target
+    train: dict                  # wt-train settings: {"preset": a train.PRESETS name, the scale's
+                                 # recipe}
     optimizer: str               # key of OPTIMIZER_PRESETS
-    search: dict                 # algorithm -> settings that override OPTIMIZER_PRESETS[optimizer][algorithm]
+    search: dict                 # algorithm -> settings that override
+                                 # OPTIMIZER_PRESETS[optimizer][algorithm]
     algorithms: tuple            # width optimizers drawn by default
     networks: tuple              # networks drawn by default (fig 4-10)
     table1: tuple                # networks of Table 1
     seeds: tuple                 # training seeds of the uniform baseline and of direct optimization
     transfer_seeds: tuple        # training seeds of every transferred width (and NS-xw-ye)
-    search_seeds: tuple          # seeds of direct optimization (their spread is the similarity noise floor)
+    search_seeds: tuple          # seeds of direct optimization (their spread is the similarity
+                                 # noise floor)
     slimming: tuple              # (x, y) of the NS-xw-ye points of fig 9
     nproc: int = 1               # processes per training (torchrun); 0 = in this process
-    precision: dict = field(default_factory=dict)   # network -> fp32 | bf16 for training and search (absent: auto)
+    precision: dict = field(default_factory=dict)   # network -> fp32 | bf16 for training and
+                                                    # search (absent: auto)
     stacking: str = "average"    # stacking used where a figure does not compare them
 
     def precision_for(self, network: str) -> str:
-        "The precision runs of `network` use at this scale ('auto': the engine's choice for the device)."
+        ("The precision runs of `network` use at this scale ('auto': the engine's choice for the "
+         "device).")
         return self.precision.get(network, "auto")
 
     def points(self, network: str, grid: str) -> list[Projection]:
         "Absolute points of `grid` for `network`; the last one is the grid's target."
         if network not in self.targets:
-            raise ValueError(f"scale {self.name!r} has no target for {network!r}; it has {', '.join(self.targets)}")
-        if grid not in self.grids: raise ValueError(f"unknown grid {grid!r}; grids: {', '.join(self.grids)}")
+            raise ValueError(f"scale {self.name!r} has no target for {network!r}; it has "
+                             f"{', '.join(self.targets)}")
+        if grid not in self.grids:
+            raise ValueError(f"unknown grid {grid!r}; grids: {', '.join(self.grids)}")
         return [compose(self.targets[network], p) for p in self.grids[grid]]
+
+# %% ../nbs/17_scales.ipynb #02ef3d3c
+_smoke = Scale(
+    name="smoke", dataset="synthetic",
+    targets={"resnet18": _P(0.125), "mobilenetv2": _P(0.25), "resnet50": _P(0.0625),
+             "resnet101": _P(0.0625)},
+    grids=dict(width=(_P(0.5), _P()), depth=(_P(d=1), _P(d=1.5)), resolution=(_P(r=14), _P()),
+               data=(_P(f=0.5), _P()), compound=(_P(0.5, 1, 14, 0.5), _P()),
+               table1=(_P(0.5, 0.5, 14, 0.5), _P())),
+    train=dict(preset="smoke"), optimizer="smoke", search={}, algorithms=("morphnet",),
+    networks=("resnet18",), table1=("resnet50",), seeds=(0,), transfer_seeds=(0,),
+    search_seeds=(0, 1), slimming=((1.5, 1),), nproc=0)
+
+# %% ../nbs/17_scales.ipynb #18928511
+_THIRD = round(1 / 3, 12)   # fractions are kept to 12 digits, so a composed point equals its target
+
+# %% ../nbs/17_scales.ipynb #864dbbac
+_cpu = Scale(
+    name="cpu", dataset="fashion_mnist",
+    targets={"resnet18": _P(0.125, f=_THIRD), "mobilenetv2": _P(0.25, f=_THIRD),
+             "resnet50": _P(0.125, f=_THIRD), "resnet101": _P(0.125, f=_THIRD)},
+    grids=dict(width=(_P(0.25), _P(0.5), _P()), depth=(_P(d=1), _P(d=1.5), _P(d=2)),
+               resolution=(_P(r=14), _P(r=20), _P()), data=(_P(f=0.1), _P(f=0.25), _P()),
+               compound=(_P(0.25, 1, 14, 0.1), _P(0.5, 1, 20, 0.25), _P()),
+               table1=(_P(0.5, 0.5, 20, 0.25), _P())),
+    train=dict(preset="cpu"), optimizer="cpu",
+    search={a: dict(batch_size=64, lr=0.1, **(dict(lr_min=0.016) if a == "dmcp" else {}))
+            for a in ALGORITHMS},
+    algorithms=("dmcp", "autoslim", "morphnet"),
+    networks=("resnet18", "mobilenetv2"), table1=("resnet50",), seeds=(0, 1, 2),
+    transfer_seeds=(0, 1), search_seeds=(0, 1),
+    slimming=((1.5, 1), (2.0, 1), (2.0, 2)), nproc=1,
+    precision={"resnet18": "bf16", "resnet50": "fp32", "resnet101": "fp32",
+               "mobilenetv2": "fp32"})
 
 # %% ../nbs/17_scales.ipynb #c3626bfb
 # The paper's grids of the projections that do not depend on the image size (width, depth, data).
 _PAPER_GRIDS = dict(width=tuple(_P(w) for w in (0.312, 0.5, 0.707, 1, 1.414, 1.732)),
                     depth=tuple(_P(d=d) for d in (1, 2, 3, 4)),
                     data=tuple(_P(f=f) for f in (0.05, 0.1, 0.2, 0.5, 1.0)))
-_THIRD = round(1 / 3, 12)   # fractions are kept to 12 digits, so a composed point equals its target
-SCALES = {
-    "smoke": Scale(
-        name="smoke", dataset="synthetic",
-        targets={"resnet18": _P(0.125), "mobilenetv2": _P(0.25), "resnet50": _P(0.0625), "resnet101": _P(0.0625)},
-        grids=dict(width=(_P(0.5), _P()), depth=(_P(d=1), _P(d=1.5)), resolution=(_P(r=14), _P()),
-                   data=(_P(f=0.5), _P()), compound=(_P(0.5, 1, 14, 0.5), _P()), table1=(_P(0.5, 0.5, 14, 0.5), _P())),
-        train=dict(preset="smoke"), optimizer="smoke", search={}, algorithms=("morphnet",),
-        networks=("resnet18",), table1=("resnet50",), seeds=(0,), transfer_seeds=(0,), search_seeds=(0, 1), slimming=((1.5, 1),), nproc=0),
-    "cpu": Scale(
-        name="cpu", dataset="fashion_mnist",
-        targets={"resnet18": _P(0.125, f=_THIRD), "mobilenetv2": _P(0.25, f=_THIRD),
-                 "resnet50": _P(0.125, f=_THIRD), "resnet101": _P(0.125, f=_THIRD)},
-        grids=dict(width=(_P(0.25), _P(0.5), _P()), depth=(_P(d=1), _P(d=1.5), _P(d=2)),
-                   resolution=(_P(r=14), _P(r=20), _P()), data=(_P(f=0.1), _P(f=0.25), _P()),
-                   compound=(_P(0.25, 1, 14, 0.1), _P(0.5, 1, 20, 0.25), _P()), table1=(_P(0.5, 0.5, 20, 0.25), _P())),
-        train=dict(preset="cpu"), optimizer="cpu",
-        search={a: dict(batch_size=64, lr=0.1, **(dict(lr_min=0.016) if a == "dmcp" else {})) for a in ALGORITHMS},
-        algorithms=("dmcp", "autoslim", "morphnet"),
-        networks=("resnet18", "mobilenetv2"), table1=("resnet50",), seeds=(0, 1, 2), transfer_seeds=(0, 1), search_seeds=(0, 1),
-        slimming=((1.5, 1), (2.0, 1), (2.0, 2)), nproc=1,
-        precision={"resnet18": "bf16", "resnet50": "fp32", "resnet101": "fp32", "mobilenetv2": "fp32"}),
-    "gpu": Scale(
-        name="gpu", dataset="fashion_mnist",
-        targets={"resnet18": _P(0.5), "mobilenetv2": _P(1.0), "resnet50": _P(0.5), "resnet101": _P(0.5)},
-        grids=dict(**_PAPER_GRIDS, resolution=tuple(_P(r=r) for r in (12, 16, 20, 28)),
-                   compound=(_P(0.312, 1, 12, 0.05), _P(0.707, 1, 20, 0.1), _P(1, 1, 28, 0.5), _P(1.414, 2, 28, 1.0)),
-                   table1=(_P(0.707, 0.5, 20, 0.2), _P())),
-        train=dict(preset="gpu"), optimizer="gpu", search={}, algorithms=("dmcp", "autoslim", "morphnet"),
-        networks=("resnet18", "mobilenetv2"), table1=("resnet50", "resnet101"), seeds=(0, 1, 2),
-        transfer_seeds=(0, 1, 2), search_seeds=(0, 1, 2), slimming=((1.5, 2), (2.0, 5), (2.0, 10)), nproc=1),
-    "paper": Scale(
-        name="paper", dataset="imagefolder",
-        targets={n: _P(1.0, 1.0, 224, 1.0) for n in NETWORKS},
-        grids=dict(**_PAPER_GRIDS, resolution=tuple(_P(r=r) for r in (64, 160, 224, 320)),
-                   compound=(_P(0.312, 1, 64, 0.05), _P(0.707, 1, 160, 0.1), _P(1, 1, 224, 0.5), _P(1.414, 2, 320, 1.0)),
-                   table1=(_P(0.707, 0.5, 160, 0.2), _P())),
-        train=dict(preset="paper"), optimizer="paper", search={},
-        algorithms=("dmcp", "autoslim", "morphnet"), networks=("resnet18", "mobilenetv2"),
-        table1=("resnet50", "resnet101", "efficientnet_b3"), seeds=(0, 1, 2), transfer_seeds=(0, 1, 2),
-        search_seeds=(0, 1, 2),
-        slimming=((1.5, 10), (2.0, 20), (2.0, 40)), nproc=8),
-}
 
+# %% ../nbs/17_scales.ipynb #e0434355
+_gpu = Scale(
+    name="gpu", dataset="fashion_mnist",
+    targets={"resnet18": _P(0.5), "mobilenetv2": _P(1.0), "resnet50": _P(0.5),
+             "resnet101": _P(0.5)},
+    grids=dict(**_PAPER_GRIDS, resolution=tuple(_P(r=r) for r in (12, 16, 20, 28)),
+               compound=(_P(0.312, 1, 12, 0.05), _P(0.707, 1, 20, 0.1), _P(1, 1, 28, 0.5),
+                         _P(1.414, 2, 28, 1.0)),
+               table1=(_P(0.707, 0.5, 20, 0.2), _P())),
+    train=dict(preset="gpu"), optimizer="gpu", search={},
+    algorithms=("dmcp", "autoslim", "morphnet"), networks=("resnet18", "mobilenetv2"),
+    table1=("resnet50", "resnet101"), seeds=(0, 1, 2),
+    transfer_seeds=(0, 1, 2), search_seeds=(0, 1, 2), slimming=((1.5, 2), (2.0, 5), (2.0, 10)),
+    nproc=1)
+
+# %% ../nbs/17_scales.ipynb #43bff1ca
+_paper = Scale(
+    name="paper", dataset="imagefolder",
+    targets={n: _P(1.0, 1.0, 224, 1.0) for n in NETWORKS},
+    grids=dict(**_PAPER_GRIDS, resolution=tuple(_P(r=r) for r in (64, 160, 224, 320)),
+               compound=(_P(0.312, 1, 64, 0.05), _P(0.707, 1, 160, 0.1), _P(1, 1, 224, 0.5),
+                         _P(1.414, 2, 320, 1.0)),
+               table1=(_P(0.707, 0.5, 160, 0.2), _P())),
+    train=dict(preset="paper"), optimizer="paper", search={},
+    algorithms=("dmcp", "autoslim", "morphnet"), networks=("resnet18", "mobilenetv2"),
+    table1=("resnet50", "resnet101", "efficientnet_b3"), seeds=(0, 1, 2), transfer_seeds=(0, 1, 2),
+    search_seeds=(0, 1, 2),
+    slimming=((1.5, 10), (2.0, 20), (2.0, 40)), nproc=8)
+
+# %% ../nbs/17_scales.ipynb #c38eb654
+SCALES = {"smoke": _smoke, "cpu": _cpu, "gpu": _gpu, "paper": _paper}
+
+# %% ../nbs/17_scales.ipynb #740f9618
 def as_list(x) -> list | None:
-    "A notebook parameter as a list: None stays None, a name or number a one-item list, \"a,b\" the list [a, b]."
+    ("A notebook parameter as a list: None stays None, a name or number a one-item list, "
+     "\"a,b\" the list [a, b].")
     if x is None: return None
     if isinstance(x, str): return [p.strip() for p in x.split(",") if p.strip()]
     if isinstance(x, (int, float)): return [x]
     return list(x)
 
+# %% ../nbs/17_scales.ipynb #7d10a6f8
 def get_scale(scale) -> Scale:
     "`scale` itself or `SCALES[scale]`, with a clear error for an unknown name."
     if isinstance(scale, Scale): return scale
-    if scale not in SCALES: raise ValueError(f"unknown scale {scale!r}; scales: {', '.join(SCALES)}")
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; scales: {', '.join(SCALES)}")
     return SCALES[scale]
 
 # %% ../nbs/17_scales.ipynb #6733f65a
@@ -124,13 +165,25 @@ def resolution_of(scale, point: Projection) -> int:
     "The input resolution of `point` (the dataset's own when the point does not set one)."
     return point.resolution or dataset_info(get_scale(scale).dataset).resolution
 
-def network(scale, name: str, point: Projection = Projection()) -> Arch:
+# %% ../nbs/17_scales.ipynb #46dc194a
+def network(scale,                               # a `Scale`, or the name of one in `SCALES`
+            name: str,                           # the network, one of `NETWORKS`
+            point: Projection = Projection(),    # where: absolute, as `Scale.points` gives them
+           ) -> Arch:
     "The network `name` at `point` for the scale's dataset (channels, classes, small-input stem)."
     info = dataset_info(get_scale(scale).dataset)
-    if name not in NETWORKS: raise ValueError(f"unknown network {name!r}; networks: {', '.join(NETWORKS)}")
-    base = base_arch(name, num_classes=info.num_classes, in_channels=info.in_channels, small_input=info.resolution <= 32)
+    if name not in NETWORKS:
+        raise ValueError(f"unknown network {name!r}; networks: {', '.join(NETWORKS)}")
+    base = base_arch(name, num_classes=info.num_classes, in_channels=info.in_channels,
+                     small_input=info.resolution <= 32)
     return project(base, point)
 
-def relative_cost(scale, name: str, point: Projection) -> float:
-    "Forward MACs x fraction of the training set at `point`: what an optimization there costs, up to a constant."
-    return count_flops(network(scale, name, point), resolution_of(scale, point)) * point.data_fraction
+# %% ../nbs/17_scales.ipynb #b19f9f7a
+def relative_cost(scale,                # a `Scale`, or the name of one in `SCALES`
+                  name: str,            # the network, one of `NETWORKS`
+                  point: Projection,    # where: absolute, as `Scale.points` gives them
+                 ) -> float:
+    ("Forward MACs x fraction of the training set at `point`: what an optimization there costs, "
+     "up to a constant.")
+    return (count_flops(network(scale, name, point), resolution_of(scale, point))
+            * point.data_fraction)

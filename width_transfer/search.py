@@ -111,6 +111,7 @@ class Session:
         self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if on else (0, 1)
         self.checkpoint, self.key = (None if checkpoint is None else Path(checkpoint)), key
         self.resumed_after, self.elapsed_before, self.t0 = None, 0.0, time.time()
+        self._root, self._parts = self, []   # `part`: sessions sharing this one's clock
 
     def per_rank(self, batch_size: int) -> int:
         "This process's share of the global `batch_size`."
@@ -145,7 +146,7 @@ class Session:
 
     def wall(self) -> float:
         "Seconds this search has run, over all its pieces."
-        return self.elapsed_before + time.time() - self.t0
+        return self._root.elapsed_before + time.time() - self._root.t0
 
     def resume(self,
                objects: dict,  # name: module or optimizer, loaded in place
@@ -172,7 +173,9 @@ class Session:
             torch.cuda.set_rng_state(ck["cuda_rng"], self.device)
         if meter is not None: meter.flops, meter.train_images, meter.eval_images = ck["meter"]
         trace[:] = ck["trace"]
-        self.elapsed_before, self.t0, self.resumed_after = ck["elapsed"], time.time(), ck["epoch"]
+        r = self._root
+        r.elapsed_before, r.t0, r.resumed_after = ck["elapsed"], time.time(), ck["epoch"]
+        self.resumed_after = ck["epoch"]
         return ck["epoch"], ck["extra"]
 
     def save(self,
@@ -227,8 +230,20 @@ class Session:
         return (f"{who}: epoch {epoch} done after {self.wall():.0f} s"
                 + (": " + ", ".join(parts) if parts else ""))
 
+    def part(self, name: str) -> "Session":
+        ("A session for one part of this search (a MorphNet probe): its own checkpoint "
+         "`<checkpoint>-<name>`, the same processes and clock.")
+        p = copy.copy(self)
+        if self.checkpoint is not None:
+            p.checkpoint = self.checkpoint.with_name(
+                f"{self.checkpoint.stem}-{name}{self.checkpoint.suffix}")
+        p.key = None if self.key is None else f"{self.key}-{name}"
+        self._root._parts.append(p)
+        return p
+
     def finish(self):
         ("The search's record is stored: its checkpoint is no longer needed (a later run of it is "
          "found in the store).")
-        if self.checkpoint is not None and self.rank == 0 and self.checkpoint.is_file():
-            self.checkpoint.unlink()
+        for s in [self] + self._root._parts:   # with the checkpoints of its parts
+            if s.checkpoint is not None and s.rank == 0 and s.checkpoint.is_file():
+                s.checkpoint.unlink()
