@@ -4,6 +4,7 @@
 
 # %% ../../nbs/13_morphnet.ipynb #486920a5
 from __future__ import annotations
+import math
 import torch
 from torch import nn
 from ..arch import Arch
@@ -16,29 +17,43 @@ from ..search import resolve_precision, _check_precision, CostMeter, Session
 from ..channels import channel_layers, arch_with_group_widths, flops_poly
 
 # %% auto #0
-__all__ = ['VERSION', 'settings', 'FlopsRegularizer', 'learn_structure', 'run']
+__all__ = ['VERSION', 'settings', 'FlopsRegularizer', 'learn_structure', 'next_strength', 'probe', 'run']
 
 # %% ../../nbs/13_morphnet.ipynb #a362331b
-# of this optimizer's mechanism: raise it when its behaviour changes (older records stay history)
-VERSION = 1
+# of this optimizer's mechanism: raise it when its behaviour changes (older records stay history).
+# 2: the strength sweep to `alive_fraction`
+VERSION = 2
 
 # %% ../../nbs/13_morphnet.ipynb #0bdf9e0f
-def settings(strength: float = 10.0,   # regularizer strength, x 1 / the initial regularizer
-             threshold: float = 1e-2,  # a channel is alive while its |gamma| is above it
-             epochs: int = 2,          # structure-learning epochs
-             batch_size: int = 256,    # the global batch
-             lr: float = 0.05,         # fixed learning rate
-             wd: float = 5e-5,         # weight decay of conv and linear weights
-             precision: str = "auto",  # 'auto' (the training engine's), 'fp32' or 'bf16'
+def settings(strength: float = 10.0,      # the sweep's first strength, x 1 / the initial regularizer
+             threshold: float = 1e-2,     # a channel is alive while its |gamma| is above it
+             epochs: int = 2,             # structure-learning epochs of each probe
+             batch_size: int = 256,       # the global batch
+             lr: float = 0.05,            # fixed learning rate
+             wd: float = 5e-5,            # weight decay of conv and linear weights
+             alive_fraction: float = 0.5, # the alive network's FLOPs, a fraction of the target's
+             tolerance: float = 0.04,     # a probe within this of `alive_fraction` ends the sweep
+             probes: int = 6,             # at most this many probes (structure-learning runs)
+             precision: str = "auto",     # 'auto' (the training engine's), 'fp32' or 'bf16'
             ) -> dict:
-    ("MorphNet settings: regularizer `strength` (x 1/FLOPs), alive `threshold`, "
-     "structure-learning epochs and fixed lr.")
-    if strength <= 0 or threshold <= 0: raise ValueError("strength and threshold must be > 0")
+    ("MorphNet settings: the strength sweep (first strength, `alive_fraction` to reach, "
+     "`tolerance`, `probes`), alive `threshold`, each probe's epochs and fixed lr.")
+    if not strength > 0 or not threshold > 0:
+        raise ValueError(f"strength and threshold must be > 0, got {strength!r}, {threshold!r}")
     if epochs < 1 or batch_size < 1: raise ValueError("epochs and batch_size must be >= 1")
     if not lr > 0 or not wd >= 0:
         raise ValueError(f"lr must be > 0 and wd >= 0, got lr={lr!r}, wd={wd!r}")
+    if not 0 < alive_fraction < 1:
+        raise ValueError(f"alive_fraction must be in (0, 1) (the alive network's FLOPs over the "
+                         f"target's), got {alive_fraction!r}")
+    if not 0 < tolerance < min(alive_fraction, 1 - alive_fraction):
+        raise ValueError(f"tolerance must be in (0, {min(alive_fraction, 1 - alive_fraction):g}) "
+                         f"(inside (0, 1) around alive_fraction), got {tolerance!r}")
+    if isinstance(probes, bool) or not isinstance(probes, int) or probes < 1:
+        raise ValueError(f"probes must be an integer >= 1, got {probes!r}")
     return dict(strength=float(strength), threshold=float(threshold), epochs=int(epochs),
                 batch_size=int(batch_size), lr=float(lr), wd=float(wd),
+                alive_fraction=float(alive_fraction), tolerance=float(tolerance), probes=probes,
                 precision=_check_precision(precision))
 
 # %% ../../nbs/13_morphnet.ipynb #c69fd4a7
@@ -132,29 +147,77 @@ def learn_structure(model: nn.Module,               # the network of `reg`, trai
                           alive=reg.alive(), cost_flops=meter.flops if meter else None))
         session.save(epoch + 1, dict(model=model, opt=opt), {}, meter, trace)
 
+# %% ../../nbs/13_morphnet.ipynb #3d34438b
+def next_strength(history: list,        # (strength, alive fraction) of every probe so far
+                  goal: float,          # the alive fraction to reach
+                  factor: float = 4.0,  # the step until the goal is bracketed
+                 ) -> float:
+    "The next probe's strength: x or / `factor` until `goal` is bracketed, then log-log interpolation."
+    above = [(s, f) for s, f in history if f > goal]    # too much alive: a stronger probe
+    below = [(s, f) for s, f in history if f <= goal]
+    if not below: return max(s for s, _ in above) * factor
+    if not above: return min(s for s, _ in below) / factor
+    (s1, f1), (s2, f2) = max(above), min(below)        # the bracket's ends
+    if s2 <= s1: return math.sqrt(s1 * s2) if s2 < s1 else s1 * 1.5   # noise: not monotone
+    t = (math.log(f1) - math.log(goal)) / (math.log(f1) - math.log(f2))
+    t = min(max(t, 0.1), 0.9)
+    return math.exp(math.log(s1) + t * (math.log(s2) - math.log(s1)))
+
+# %% ../../nbs/13_morphnet.ipynb #78c5f9f8
+def probe(arch: Arch,              # the network whose widths MorphNet learns
+          loader,                  # the training batches (`Session.loader`)
+          resolution: int,         # input size in pixels
+          target: float,           # FLOPs of the result: the alive fraction is relative to it
+          strength: float,         # this probe's strength, x 1 / the initial regularizer
+          st: dict,                # `settings`, and "_prec", "_cl": the resolved precision, layout
+          seed: int,               # every probe starts from the weights this seed draws
+          meter: CostMeter,        # charged for the probe's training
+          trace: list,             # gets one entry per epoch
+          session: Session,        # processes and the probe's checkpoint
+          device=torch.device("cpu"),
+         ) -> dict:
+    "One structure learning at `strength`: its alive widths, their FLOPs over `target`, `lam`."
+    torch.manual_seed(seed)
+    model = build_model(arch).to(
+        device, memory_format=torch.channels_last if st["_cl"] else torch.contiguous_format)
+    reg = FlopsRegularizer(model, arch, resolution, st["threshold"])
+    lam = strength / float(reg().detach())
+    learn_structure(model, reg, loader, st["epochs"], st["lr"], st["wd"], lam, meter, trace,
+                    st["_prec"], session)
+    alive = [max(1, n) for n in reg.alive()]
+    flops = arch_flops(arch_with_group_widths(arch, alive), resolution)
+    return dict(strength=strength, lam=lam, alive=alive, alive_flops=flops,
+                alive_fraction=flops / target, cost_flops=meter.flops)
+
 # %% ../../nbs/13_morphnet.ipynb #a4729e69
 def run(arch: Arch,                       # the network whose widths MorphNet learns
         data: ImageTensorDataset,         # the training images
         target: float,                    # FLOPs (MACs) of the result
         st: dict,                         # `settings(...)`
-        seed: int = 0,                    # seed of the data order
+        seed: int = 0,                    # seed of the weights and the data order
         device=torch.device("cpu"),       # where it trains
         session: Session | None = None,   # processes and checkpoint (None: this process)
        ):
-    ("MorphNet on `arch`: learn the structure, keep the alive channels, "
-     "expand uniformly to `target`.")
+    ("MorphNet on `arch`: sweep the strength until the alive network keeps `alive_fraction` of "
+     "the target's FLOPs, expand it uniformly to `target`.")
     res, meter, trace = data.resolution, CostMeter(data.resolution), []
     prec, cl = resolve_precision(st["precision"], arch, device)
-    model = build_model(arch).to(
-        device, memory_format=torch.channels_last if cl else torch.contiguous_format)
-    reg = FlopsRegularizer(model, arch, res, st["threshold"])
     session = session or Session(device)
     loader = session.loader(data, st["batch_size"], seed, cl)
     if len(loader) == 0:
         raise ValueError(f"{len(data)} images are fewer than one batch of {st['batch_size']}")
-    lam = st["strength"] / float(reg().detach())
-    learn_structure(model, reg, loader, st["epochs"], st["lr"], st["wd"], lam, meter, trace, prec,
-                    session)
-    shrunk = arch_with_group_widths(arch, [max(1, n) for n in reg.alive()])
-    trace.append(dict(shrunk=shrunk.to_dict(), shrunk_flops=arch_flops(shrunk, res), lam=lam))
+    goal, probes, strength = st["alive_fraction"], [], st["strength"]
+    for i in range(st["probes"]):   # every probe's training counts in the cost
+        p = probe(arch, loader, res, target, strength, {**st, "_prec": prec, "_cl": cl}, seed,
+                  meter, trace, session.part(f"probe{i + 1}"), device)
+        probes.append(p)
+        trace.append(dict(probe=i + 1, **p))
+        if abs(p["alive_fraction"] - goal) <= st["tolerance"]: break
+        strength = next_strength([(q["strength"], q["alive_fraction"]) for q in probes], goal)
+    best = min(probes, key=lambda q: abs(q["alive_fraction"] - goal))
+    shrunk = arch_with_group_widths(arch, best["alive"])
+    trace.append(dict(shrunk=shrunk.to_dict(), shrunk_flops=best["alive_flops"], lam=best["lam"],
+                      strength=best["strength"], alive_fraction=best["alive_fraction"],
+                      alive_fraction_goal=goal, probes=len(probes),
+                      reached=abs(best["alive_fraction"] - goal) <= st["tolerance"]))
     return fit_widths(shrunk, shrunk.widths(), target, res), meter, trace
