@@ -26,6 +26,7 @@ class CostMeter:
     def __init__(self, resolution: int):
         self.resolution, self.flops, self.train_images, self.eval_images, self._cache = (
             resolution, 0, 0, 0, {})
+        self.parts = {}   # name: FLOPs of a phase, set by `mark`
 
     def macs(self, arch: Arch) -> int:
         key = arch.to_json()
@@ -41,6 +42,10 @@ class CostMeter:
         "Count a forward-only pass of `n` images through `arch`."
         self.flops += self.macs(arch) * n
         self.eval_images += n
+
+    def mark(self, name: str):
+        "End a phase (AutoSlim's supernet, then greedy): `parts[name]` = FLOPs since the last mark."
+        self.parts[name] = self.flops - sum(self.parts.values())
 
 # %% ../nbs/10_search.ipynb #15c91a02
 def _check_precision(p: str) -> str:

@@ -5,6 +5,7 @@
 # %% ../../nbs/12_autoslim.ipynb #377f126a
 from __future__ import annotations
 import torch
+import torch.nn.functional as F
 from torch import nn
 from ..arch import Arch, scale_width
 from ..flops import arch_flops, fit_widths
@@ -24,12 +25,14 @@ from ..loaders import make_loader
 from ..device import autocast_for
 
 # %% auto #0
-__all__ = ['VERSION', 'settings', 'group_levels', 'snap_widths', 'split_heldout', 'heldout_batches', 'train_supernet',
-           'score_widths', 'greedy_slim', 'run']
+__all__ = ['VERSION', 'SCORE_IMAGES', 'settings', 'scoring_images', 'group_levels', 'snap_widths', 'split_heldout',
+           'fixed_batches', 'calibration_indices', 'train_supernet', 'heldout_score', 'score_widths', 'greedy_slim',
+           'run']
 
 # %% ../../nbs/12_autoslim.ipynb #e522c652
-# of this optimizer's mechanism: raise it when its behaviour changes (older records stay history)
-VERSION = 1
+# of this optimizer's mechanism: raise it when its behaviour changes (older records stay history).
+# 2: candidates scored by held-out cross-entropy on up to 2,000 images, BN on training batches
+VERSION = 2
 
 def _count(name, v, lo=1):
     if isinstance(v, bool) or not isinstance(v, int) or v < lo:
@@ -39,7 +42,7 @@ def _count(name, v, lo=1):
 # %% ../../nbs/12_autoslim.ipynb #32bda71e
 def settings(widen: float = 1.5,          # supernet width, as a multiple of the arch's
              epochs: int = 4,             # supernet training epochs
-             batch_size: int = 256,       # the global training (and held-out) batch
+             batch_size: int = 256,       # the global training (and scoring) batch
              lr: float = 0.05,            # peak learning rate (cosine decay)
              wd: float = 5e-4,            # weight decay (none on BatchNorm and biases)
              warmup_epochs: float = 0.0,  # linear warmup, in epochs
@@ -47,18 +50,18 @@ def settings(widen: float = 1.5,          # supernet width, as a multiple of the
              heldout: float = 0.1,        # fraction of training images held out for the search
              bins: int = 12,              # a group of width W takes the widths round(k * W / bins)
              min_bin: int = 2,            # the narrowest k
-             calib_batches: int = 2,      # held-out batches re-estimating BN per candidate
-             score_batches: int = 2,      # held-out batches scoring each candidate
+             calib_batches: int = 2,      # training batches re-estimating BN per candidate
+             score_images: int | None = None,  # held-out images scoring each (None: up to 2,000)
              precision: str = "auto",     # 'auto', 'fp32' or 'bf16'
             ) -> dict:
     ("AutoSlim settings: supernet `widen` and training, held-out fraction, `bins` per group, "
-     "BN calibration and scoring batches.")
+     "BN calibration batches and scoring images.")
     if not widen >= 1:
         raise ValueError(f"widen must be >= 1 (the supernet is at least as wide as the arch), "
                          f"got {widen}")
-    for n, v in dict(epochs=epochs, batch_size=batch_size, calib_batches=calib_batches,
-                     score_batches=score_batches).items():
+    for n, v in dict(epochs=epochs, batch_size=batch_size, calib_batches=calib_batches).items():
         _count(n, v)
+    if score_images is not None: _count("score_images", score_images)
     _count("random_subnets", random_subnets, 0)
     _count("bins", bins, 2)
     _count("min_bin", min_bin)
@@ -73,7 +76,20 @@ def settings(widen: float = 1.5,          # supernet width, as a multiple of the
     return dict(widen=float(widen), epochs=epochs, batch_size=batch_size, lr=float(lr),
                 wd=float(wd), warmup_epochs=float(warmup_epochs), random_subnets=random_subnets,
                 heldout=float(heldout), bins=bins, min_bin=min_bin, calib_batches=calib_batches,
-                score_batches=score_batches, precision=_check_precision(precision))
+                score_images=score_images, precision=_check_precision(precision))
+
+# %% ../../nbs/12_autoslim.ipynb #132f22da
+SCORE_IMAGES = 2000   # held-out images scoring each candidate when `score_images` is None
+
+def scoring_images(held: int, score_images: int | None) -> int:
+    ("How many held-out images score each candidate: `score_images`, or up to `SCORE_IMAGES` "
+     "(all of them if fewer).")
+    if score_images is None: return min(SCORE_IMAGES, held)
+    if score_images > held:
+        raise ValueError(f"score_images={score_images} is more than the {held} held-out images; "
+                         f"use at most {held}, raise heldout, or leave it None (up to "
+                         f"{SCORE_IMAGES}, all of them if fewer)")
+    return score_images
 
 # %% ../../nbs/12_autoslim.ipynb #b10cdfa6
 def group_levels(max_width: int, bins: int, min_bin: int) -> list[int]:
@@ -109,27 +125,23 @@ def split_heldout(labels, fraction: float, seed: int = 0) -> tuple[list[int], li
     return train, order
 
 # %% ../../nbs/12_autoslim.ipynb #b8935764
-def heldout_batches(data,                       # the training set the indices refer to
-                    indices,                    # held-out indices, from `split_heldout`
-                    n_calib: int,               # calibration batches
-                    n_score: int,               # scoring batches
-                    batch_size: int,            # the largest batch
-                    device,                     # where the batches go
-                    channels_last: bool = True, # batches in channels_last memory layout
-                   ):
-    "Fixed, un-augmented held-out batches: (calibration batches, scoring batches), disjoint."
-    n = n_calib + n_score
-    bs = min(batch_size, len(indices) // n)
-    if bs < 2:
-        raise ValueError(f"{len(indices)} held-out images are too few for {n_calib} + {n_score} "
-                         f"held-out batches of at least 2 images; raise heldout or lower "
-                         f"calib_batches / score_batches")
-    # an image folder: held-out images un-augmented too
+def fixed_batches(data,                       # the training set the indices refer to
+                  indices,                    # which images, in order
+                  batch_size: int,            # the largest batch
+                  device,                     # where the batches go
+                  channels_last: bool = True, # batches in channels_last memory layout
+                 ) -> list:
+    "The images `indices` as fixed, un-augmented batches of `batch_size` (the last may be smaller)."
+    # an image folder: un-augmented too
     if hasattr(data, "eval_view"): data = data.eval_view()
-    loader = make_loader(data.subset(indices[:n * bs]), bs, device, train=False,
-                         channels_last=channels_last)
-    batches = list(loader)
-    return batches[:n_calib], batches[n_calib:]
+    return list(make_loader(data.subset(list(indices)), batch_size, device, train=False,
+                            channels_last=channels_last))
+
+def calibration_indices(train_idx, n_batches: int, batch_size: int, seed: int) -> list[int]:
+    "`n_batches` x `batch_size` training images (a seeded random choice) for BN recalibration."
+    g = torch.Generator().manual_seed(seed + 11)
+    order = torch.randperm(len(train_idx), generator=g)[:n_batches * batch_size]
+    return [train_idx[i] for i in order.tolist()]
 
 # %% ../../nbs/12_autoslim.ipynb #5246ba40
 def train_supernet(model: nn.Module,          # the widened network, sliced by `gates`
@@ -185,30 +197,43 @@ def train_supernet(model: nn.Module,          # the widened network, sliced by `
                           cost_flops=meter.flops))
         session.save(epoch + 1, dict(model=model, opt=opt), dict(gen=gen), meter, trace)
 
+# %% ../../nbs/12_autoslim.ipynb #5d878364
+@torch.no_grad()
+def heldout_score(model: nn.Module, batches) -> tuple[float, float, int]:
+    "(mean cross-entropy, top-1 in percent, images) of `model` in eval mode over `batches`."
+    model.eval()
+    loss = correct = n = 0
+    for x, y in batches:
+        out = model(x).float()
+        loss += F.cross_entropy(out, y, reduction="sum").item()
+        correct += int((out.argmax(1) == y).sum())
+        n += len(y)
+    return loss / max(n, 1), 100.0 * correct / max(n, 1), n
+
 # %% ../../nbs/12_autoslim.ipynb #55b05a73
 def score_widths(model,                     # the supernet
                  gates: Gates,              # its sub-networks
                  widths,                    # the candidate's width of each group
-                 calib,                     # batches re-estimating BN
-                 score,                     # batches scoring top-1
+                 calib,                     # training batches re-estimating BN
+                 score,                     # held-out batches scoring the candidate
                  meter: CostMeter | None,   # charged for both (None: not charged)
                  device,                    # where the gates' widths go
-                ) -> float:
-    ("Held-out top-1 of the sub-network `widths`: BN recalibrated in train mode on `calib`, "
-     "scored on `score`.")
+                ) -> tuple[float, float]:
+    ("(held-out cross-entropy, top-1) of the sub-network `widths`: BN recalibrated in train mode "
+     "on `calib`, scored on `score`.")
     gates.set_widths(widths, device)
     n = recalibrate_bn(model, calib)
-    acc, m = top1(model, score)
+    ce, acc, m = heldout_score(model, score)
     if meter is not None: meter.eval(gates.sub_arch(widths), n + m)
-    return acc
+    return ce, acc
 
 # %% ../../nbs/12_autoslim.ipynb #0c5e7a11
 def greedy_slim(model: nn.Module,           # the trained supernet
                 gates: Gates,               # its sub-networks
                 target: float,              # FLOPs to reach
                 resolution: int,            # input resolution, for FLOPs
-                calib,                      # held-out batches re-estimating BN
-                score,                      # held-out batches scoring top-1
+                calib,                      # training batches re-estimating BN
+                score,                      # held-out batches scoring each candidate
                 bins: int,                  # bins per group
                 min_bin: int,               # the narrowest bin
                 meter: CostMeter,           # charged for every candidate
@@ -216,8 +241,8 @@ def greedy_slim(model: nn.Module,           # the trained supernet
                 device=torch.device("cpu"),
                 session: Session | None = None,  # the processes (None: one)
                ) -> list[int]:
-    ("From the widest network, shrink by one step the group whose shrink keeps held-out top-1 "
-     "highest, until FLOPs <= target.\n"
+    ("From the widest network, shrink by one step the group whose shrink gives the lowest held-out "
+     "cross-entropy (ties: the earliest group), until FLOPs <= target.\n"
      "    Under torchrun the candidates of a step are scored round-robin over the processes "
      "(each on all held-out batches).")
     session = session or Session(device)
@@ -230,22 +255,21 @@ def greedy_slim(model: nn.Module,           # the trained supernet
         shrinks = [(g, widths[:g] + [lv[lv.index(widths[g]) - 1]] + widths[g + 1:])
                    for g, lv in enumerate(levels) if lv.index(widths[g]) > 0]
         if not shrinks: break                    # every group at its narrowest level
-        # NCCL reduces GPU tensors only
-        accs = torch.zeros(len(shrinks), dtype=torch.float64, device=session.device)
+        # (cross-entropy, top-1) per candidate; NCCL reduces GPU tensors only
+        scores = torch.zeros(len(shrinks), 2, dtype=torch.float64, device=session.device)
         for j, (g, w) in enumerate(shrinks):
             if j % session.world == session.rank:
-                accs[j] = score_widths(model, gates, w, calib, score, None, device)
+                scores[j] = torch.tensor(score_widths(model, gates, w, calib, score, None, device))
             # every candidate once, whichever process scored it
             meter.eval(gates.sub_arch(w), n_eval)
-        if session.world > 1: dist.all_reduce(accs)
-        cands = [(float(accs[j]), flops - arch_flops(gates.sub_arch(w), resolution), -g, w)
-                 for j, (g, w) in enumerate(shrinks)]
-        acc, removed, neg_g, widths = max(cands)
-        flops -= removed
+        if session.world > 1: dist.all_reduce(scores)
+        j = min(range(len(shrinks)), key=lambda j: (float(scores[j, 0]), shrinks[j][0]))
+        g, widths = shrinks[j]
+        flops = arch_flops(gates.sub_arch(widths), resolution)
         step += 1
-        g = -neg_g
         trace.append(dict(step=step, group=g, layers=[names[i] for i in gates.groups[g]],
-                          width=widths[g], flops=flops, heldout_top1=acc, candidates=len(cands),
+                          width=widths[g], flops=flops, heldout_ce=float(scores[j, 0]),
+                          heldout_top1=float(scores[j, 1]), candidates=len(shrinks),
                           cost_flops=meter.flops))
     gates.full()
     return widths
@@ -264,27 +288,33 @@ def run(arch: Arch,                 # the architecture to re-width
     res, meter, trace = data.resolution, CostMeter(data.resolution), []
     session = session or Session(device)
     train_idx, held = split_heldout(data.labels, st["heldout"], seed)
+    n_score = scoring_images(len(held), st["score_images"])   # before any work
     wide = scale_width(arch, st["widen"])
     # the layout is correct for the supernet's shortcuts
     prec, cl = resolve_precision(st.get("precision", "fp32"), wide, device)
-    calib, score = heldout_batches(data, held, st["calib_batches"], st["score_batches"],
-                                   st["batch_size"], device, cl)
-    loader = session.loader(data.subset(train_idx), st["batch_size"], seed, cl)
+    bs = st["batch_size"]
+    loader = session.loader(data.subset(train_idx), bs, seed, cl)
     if len(loader) == 0:
         raise ValueError(f"{len(train_idx)} training images (after holding out {len(held)}) are "
-                         f"fewer than one batch of {st['batch_size']}")
+                         f"fewer than one batch of {bs}")
+    calib = fixed_batches(data, calibration_indices(train_idx, st["calib_batches"], bs, seed),
+                          bs, device, cl)
+    score = fixed_batches(data, held[:n_score], bs, device, cl)
     model = build_model(wide).to(device, memory_format=torch.channels_last if cl
                                  else torch.contiguous_format)
     gates = Gates(model, wide)
     train_supernet(model, gates, loader, {**st, "_prec": prec}, meter, trace,
                    torch.Generator().manual_seed(seed + 1), device, session)
+    meter.mark("supernet")
     with autocast_for(device, prec):
         widths = greedy_slim(model, gates, target, res, calib, score, st["bins"], st["min_bin"],
                              meter, trace, device, session)
+    meter.mark("greedy")
     gates.remove()
     slim = gates.sub_arch(widths)
     trace.append(dict(slimmed=slim.to_dict(), slimmed_flops=arch_flops(slim, res),
                       target_flops=target, reached_target=arch_flops(slim, res) <= target,
                       heldout_images=len(held), calib_images=sum(len(y) for _, y in calib),
-                      score_images=sum(len(y) for _, y in score)))
+                      score_images=n_score, cost_flops_supernet=meter.parts["supernet"],
+                      cost_flops_greedy=meter.parts["greedy"]))
     return fit_widths(arch, slim.widths(), target, res), meter, trace
