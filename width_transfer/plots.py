@@ -19,98 +19,154 @@ __all__ = ['MARKERS', 'COLORS', 'diverged_rows', 'ok_rows', 'plot_study', 'save'
 MARKERS = {a: o.marker for a, o in OPTIMIZERS.items()}   # from the optimizer registry
 COLORS = {a: o.color for a, o in OPTIMIZERS.items()}     # the same in every panel
 
+# %% ../nbs/20_plots.ipynb #73841152
 def diverged_rows(df):
     "The rows of `study` (or a figure's table) whose search diverged."
     return df[df["status"] == "diverged"] if "status" in df else df.iloc[:0]
 
 def ok_rows(df):
-    "The rows of `study` (or a figure's table) that have widths and a top-1: all but the diverged ones."
+    ("The rows of `study` (or a figure's table) that have widths and a top-1: "
+     "all but the diverged ones.")
     return df[df["status"] != "diverged"] if "status" in df else df
 
-def plot_study(ax, df, title: str | None = None):
-    "Top-1 (mean +- std over seeds) against overhead FLOPs for one network and grid (`study`'s rows)."
+# %% ../nbs/20_plots.ipynb #de23a543
+def plot_study(ax,                        # the matplotlib axes to draw on
+               df,                        # `study`'s rows of one network and grid
+               title: str | None = None,  # the panel's title (None: network and grid)
+              ):
+    ("Top-1 (mean +- std over seeds) against overhead FLOPs for one network and grid "
+     "(`study`'s rows).")
     u = df[df.kind == "uniform"].iloc[0]
     ax.axhspan(u.top1_mean - u.top1_std, u.top1_mean + u.top1_std, color="k", alpha=0.08, lw=0)
-    ax.axhline(u.top1_mean, color="k", ls="--", lw=1, label=f"uniform {u.top1_mean:.2f} +- {u.top1_std:.2f}")
+    ax.axhline(u.top1_mean, color="k", ls="--", lw=1,
+               label=f"uniform {u.top1_mean:.2f} +- {u.top1_std:.2f}")
     bad = diverged_rows(df)
-    if len(bad): ax.text(0.99, 0.01, "search diverged (no widths): " + "; ".join(f"{r.algorithm} {r.source}" for _, r in bad.iterrows()),
-                         ha="right", va="bottom", fontsize=6, color="C3", transform=ax.transAxes)
+    if len(bad):
+        ax.text(0.99, 0.01, "search diverged (no widths): "
+                + "; ".join(f"{r.algorithm} {r.source}" for _, r in bad.iterrows()),
+                ha="right", va="bottom", fontsize=6, color="C3", transform=ax.transAxes)
     df = ok_rows(df)
     for algo, g in df[df.kind != "uniform"].groupby("algorithm", sort=False):
         g = g.sort_values("overhead_flops")
-        line = ax.errorbar(g.overhead_flops, g.top1_mean, yerr=g.top1_std, marker=MARKERS.get(algo, "o"), capsize=2,
-                           ms=5, lw=1, label=algo, color=COLORS.get(algo))
+        line = ax.errorbar(g.overhead_flops, g.top1_mean, yerr=g.top1_std,
+                           marker=MARKERS.get(algo, "o"), capsize=2, ms=5, lw=1, label=algo,
+                           color=COLORS.get(algo))
         d = g[g.kind == "direct"]
-        ax.scatter(d.overhead_flops, d.top1_mean, s=140, facecolors="none", edgecolors=line[0].get_color())
+        ax.scatter(d.overhead_flops, d.top1_mean, s=140, facecolors="none",
+                   edgecolors=line[0].get_color())
         for _, r in g[g.kind == "transfer"].iterrows():
-            ax.annotate(r.source, (r.overhead_flops, r.top1_mean), fontsize=6, xytext=(3, 3), textcoords="offset points")
-    ax.set_xscale("log"); ax.set_xlabel("optimization overhead (training FLOPs; ringed: direct)")
+            ax.annotate(r.source, (r.overhead_flops, r.top1_mean), fontsize=6, xytext=(3, 3),
+                        textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("optimization overhead (training FLOPs; ringed: direct)")
     lo, hi = ax.get_xlim()
-    if lo > 0 and math.floor(math.log10(hi)) > math.floor(math.log10(lo)):   # a decade is labelled: minor labels would overlap
+    # a decade is labelled: minor labels would overlap
+    if lo > 0 and math.floor(math.log10(hi)) > math.floor(math.log10(lo)):
         from matplotlib.ticker import NullFormatter
         ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_ylabel("top-1 (%)"); ax.set_title(title or f"{df.network.iloc[0]}: {df.grid.iloc[0]} projection", fontsize=9)
+    ax.set_ylabel("top-1 (%)")
+    ax.set_title(title or f"{df.network.iloc[0]}: {df.grid.iloc[0]} projection", fontsize=9)
     ax.legend(fontsize=7)
 
-def save(fig, df, save_to):
-    "Write `<save_to>.png` and `<save_to>.csv` (the numbers behind the figure); nothing when `save_to` is None."
+# %% ../nbs/20_plots.ipynb #a6e0648b
+def save(fig,      # the matplotlib figure
+         df,       # the numbers behind it
+         save_to,  # the path without suffix (None: write nothing)
+        ):
+    ("Write `<save_to>.png` and `<save_to>.csv` (the numbers behind the figure); "
+     "nothing when `save_to` is None.")
     if not save_to: return
-    p = Path(save_to); p.parent.mkdir(parents=True, exist_ok=True)
+    p = Path(save_to)
+    p.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(p.with_suffix(".png"), dpi=130, bbox_inches="tight")
     df.to_csv(p.with_suffix(".csv"), index=False)
     _say(f"wrote {p.with_suffix('.png')} and {p.with_suffix('.csv')}")
 
-def study_panels(scale, networks, grids, algorithms=None, **kw) -> dict:
-    """{(network, grid): the `study` rows of every algorithm whose runs are all in the store, or, when there is none,
-    the `NotRun` naming a missing run (or the `Diverged` of a direct search)}. Only under `cached_only` can a run be
-    missing; the algorithms left out of a panel are in its DataFrame's `attrs["missing"]` ({algorithm: the missing
-    run}) and `attrs["diverged"]` ({algorithm: whose direct search diverged})."""
+# %% ../nbs/20_plots.ipynb #9ecf809f
+def study_panels(scale,            # a scale or its name
+                 networks,         # the networks, a column each
+                 grids,            # the grids, a row each
+                 algorithms=None,  # the optimizers (None: the scale's); `kw` goes to `study`
+                 **kw,
+                ) -> dict:
+    ("{(network, grid): the `study` rows of every algorithm whose runs are all in the store, "
+     "or, when there is none,\n"
+     "    the `NotRun` naming a missing run (or the `Diverged` of a direct search)}. "
+     "Only under `cached_only` can a run be\n"
+     "    missing; the algorithms left out of a panel are in its DataFrame's `attrs[\"missing\"]` "
+     "({algorithm: the missing\n"
+     "    run}) and `attrs[\"diverged\"]` ({algorithm: whose direct search diverged}).")
     import pandas as pd
     if not list(networks) or not list(grids):
-        raise ValueError(f"study_panels needs at least one network and one grid, got {list(networks)} and {list(grids)}")
+        raise ValueError(f"study_panels needs at least one network and one grid, "
+                         f"got {list(networks)} and {list(grids)}")
     algorithms = tuple(algorithms or get_scale(scale).algorithms)
     out = {}
     for g in grids:
         for n in networks:
             parts, missing = [], {}
             for a in algorithms:
-                try: parts.append(study(scale, n, g, [a], **kw))
-                except NotRun as e: missing[a] = e; _say(f"{n}, {g} grid, {a}: not drawn, {e.what} is not in the store")
-                except Diverged as e: missing[a] = e; _say(f"{n}, {g} grid, {a}: not drawn, its direct search diverged ({e.record})")
-            if not parts: out[n, g] = next(iter(missing.values())); continue
-            d = pd.concat([parts[0]] + [p[p.kind != "uniform"] for p in parts[1:]], ignore_index=True)   # one baseline
+                try:
+                    parts.append(study(scale, n, g, [a], **kw))
+                except NotRun as e:
+                    missing[a] = e
+                    _say(f"{n}, {g} grid, {a}: not drawn, {e.what} is not in the store")
+                except Diverged as e:
+                    missing[a] = e
+                    _say(f"{n}, {g} grid, {a}: not drawn, its direct search diverged ({e.record})")
+            if not parts:
+                out[n, g] = next(iter(missing.values()))
+                continue
+            d = pd.concat([parts[0]] + [p[p.kind != "uniform"] for p in parts[1:]],
+                          ignore_index=True)   # one baseline
             d.attrs["missing"] = {a: e.what for a, e in missing.items() if isinstance(e, NotRun)}
-            d.attrs["diverged"] = {a: f"{a}: the direct search diverged ({Path(e.record).name if e.record else 'not recorded'})"
+            d.attrs["diverged"] = {a: f"{a}: the direct search diverged "
+                                      f"({Path(e.record).name if e.record else 'not recorded'})"
                                    for a, e in missing.items() if isinstance(e, Diverged)}
             out[n, g] = d
-    if all(isinstance(d, Diverged) for d in out.values()): raise next(iter(out.values()))
+    if all(isinstance(d, Diverged) for d in out.values()):
+        raise next(iter(out.values()))
     if all(isinstance(d, Exception) for d in out.values()):
-        raise NotRun(f"no panel of {list(grids)} x {list(networks)} has all its runs in the store: nothing to draw")
+        raise NotRun(f"no panel of {list(grids)} x {list(networks)} has all its runs in the "
+                     "store: nothing to draw")
     return out
 
+# %% ../nbs/20_plots.ipynb #f047f00b
 def plot_panels(panels: dict, scale_name: str):
-    "`study_panels` drawn: a row per grid, a column per network, lettered (a, b, ...); a missing panel says what is missing."
+    ("`study_panels` drawn: a row per grid, a column per network, lettered (a, b, ...); "
+     "a missing panel says what is missing.")
     import matplotlib.pyplot as plt
-    networks, grids = list(dict.fromkeys(n for n, _ in panels)), list(dict.fromkeys(g for _, g in panels))
-    fig, axes = plt.subplots(len(grids), len(networks), figsize=(5.5 * len(networks), 4 * len(grids)), squeeze=False)
+    networks, grids = (list(dict.fromkeys(n for n, _ in panels)),
+                       list(dict.fromkeys(g for _, g in panels)))
+    fig, axes = plt.subplots(len(grids), len(networks),
+                             figsize=(5.5 * len(networks), 4 * len(grids)), squeeze=False)
     for i, g in enumerate(grids):
         for j, n in enumerate(networks):
             ax, d = axes[i][j], panels[n, g]
-            title = f"({string.ascii_lowercase[(i * len(networks) + j) % 26]}) {n}: {g} projection ({scale_name} scale)"
+            title = (f"({string.ascii_lowercase[(i * len(networks) + j) % 26]}) "
+                     f"{n}: {g} projection ({scale_name} scale)")
             if not isinstance(d, Exception):
                 plot_study(ax, d, title)
-                why = [f"{k}: " + "; ".join(d.attrs[a].values()) for a, k in (("missing", "not run yet"), ("diverged", "not drawn"))
+                why = [f"{k}: " + "; ".join(d.attrs[a].values())
+                       for a, k in (("missing", "not run yet"), ("diverged", "not drawn"))
                        if d.attrs.get(a)]
-                if why: ax.text(0.01, 0.01, "\n".join(textwrap.fill(w, 90) for w in why), fontsize=5, va="bottom", transform=ax.transAxes)
+                if why:
+                    ax.text(0.01, 0.01, "\n".join(textwrap.fill(w, 90) for w in why),
+                            fontsize=5, va="bottom", transform=ax.transAxes)
                 continue
-            ax.set_title(title, fontsize=9); ax.set_xticks([]); ax.set_yticks([])
-            why = ("not run yet at this scale:\n" + textwrap.fill(d.what, 48) if isinstance(d, NotRun)
-                   else "search diverged:\n" + textwrap.fill(str(d), 60))
-            ax.text(0.5, 0.5, why, ha="center", va="center", fontsize=8 if isinstance(d, NotRun) else 5, transform=ax.transAxes)
+            ax.set_title(title, fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            why = ("not run yet at this scale:\n" + textwrap.fill(d.what, 48)
+                   if isinstance(d, NotRun) else "search diverged:\n" + textwrap.fill(str(d), 60))
+            ax.text(0.5, 0.5, why, ha="center", va="center",
+                    fontsize=8 if isinstance(d, NotRun) else 5, transform=ax.transAxes)
     fig.tight_layout()
     return fig
 
+# %% ../nbs/20_plots.ipynb #98cab2bf
 def drawn(panels: dict):
     "The rows of every drawn panel of `study_panels`, as one DataFrame."
     import pandas as pd
-    return pd.concat([d for d in panels.values() if not isinstance(d, Exception)], ignore_index=True)
+    return pd.concat([d for d in panels.values() if not isinstance(d, Exception)],
+                     ignore_index=True)

@@ -21,11 +21,18 @@ __all__ = ['width_vector', 'width_similarity', 'mean_std', 'search_cpu', 'source
 def width_vector(arch: Arch, base: Arch) -> list[float]:
     "Per tied group, the width of `arch` divided by that of `base` (same network and depths)."
     if arch.depths() != base.depths() or arch.name != base.name:
-        raise ValueError(f"width_vector: {arch.name} {arch.depths()} and {base.name} {base.depths()} differ")
+        raise ValueError(f"width_vector: {arch.name} {arch.depths()} and {base.name} "
+                         f"{base.depths()} differ")
     return [a / b for a, b in zip(group_widths(arch), group_widths(base))]
 
-def width_similarity(a: Arch, b: Arch, base: Arch, centered: bool = True) -> float:
-    "Cosine similarity of the width multipliers of `a` and `b` over `base` (centred: Pearson's r); nan if undefined."
+# %% ../nbs/19_study.ipynb #c3b06d5a
+def width_similarity(a: Arch,               # one width
+                     b: Arch,               # another, of the same network and depths
+                     base: Arch,            # the uniform widths both are divided by
+                     centered: bool = True, # Pearson's r (True) or the plain cosine (False)
+                    ) -> float:
+    ("Cosine similarity of the width multipliers of `a` and `b` over `base` "
+     "(centred: Pearson's r); nan if undefined.")
     u, v = width_vector(a, base), width_vector(b, base)
     if centered:
         mu, mv = sum(u) / len(u), sum(v) / len(v)
@@ -34,17 +41,24 @@ def width_similarity(a: Arch, b: Arch, base: Arch, centered: bool = True) -> flo
     if nu < 1e-12 or nv < 1e-12: return float("nan")
     return sum(x * y for x, y in zip(u, v)) / (nu * nv)
 
+# %% ../nbs/19_study.ipynb #afd87874
 def mean_std(xs) -> tuple[float, float]:
     "Mean and sample standard deviation (0 for one value)."
-    xs = list(xs); m = sum(xs) / len(xs)
+    xs = list(xs)
+    m = sum(xs) / len(xs)
     return m, (math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0)
 
-# %% ../nbs/19_study.ipynb #9491da43
+# %% ../nbs/19_study.ipynb #4631eda3
 def search_cpu(r) -> str:
-    "The CPU a search ran on, as its record says (`results.cpu_info`; \"unrecorded\" for records made before it was stored)."
+    ("The CPU a search ran on, as its record says (`results.cpu_info`; \"unrecorded\" for "
+     "records made before it was stored).")
     return (r.record or {}).get("cpu") or "unrecorded"
 
-def source_name(grid: str, rel: Projection, resolution: int) -> str:
+# %% ../nbs/19_study.ipynb #bd5bc9ff
+def source_name(grid: str,        # the grid the point is on ("width", "depth", "compound", ...)
+                rel: Projection,  # the point's projection, relative to the target
+                resolution: int,  # the point's input resolution (px)
+               ) -> str:
     "How a figure names a grid point: what the projection changed."
     parts = []
     if rel.width != 1 or grid == "width": parts.append(f"w x{rel.width:g}")
@@ -53,77 +67,131 @@ def source_name(grid: str, rel: Projection, resolution: int) -> str:
     if rel.data_fraction != 1 or grid == "data": parts.append(f"{rel.data_fraction:.0%} data")
     return ", ".join(parts) or "target"
 
-def study(scale, name: str, grid: str, algorithms=None, seeds=None, stacking: str | None = None, results=None,
-          nproc: int | None = None, data_root=None, search_seed: int = 0):
-    """One row per width (uniform, every grid point per algorithm) of network `name` on `grid`: a DataFrame.
-    A projection whose search diverged (`Diverged`, recorded in the store) gets a row with `status` "diverged" and
-    the error in `note`, without widths or top-1; a diverged direct search raises."""
+# %% ../nbs/19_study.ipynb #9491da43
+def study(scale,                        # a scale or its name (`scales.SCALES`)
+          name: str,                    # the network ("resnet18", ...)
+          grid: str,                    # one of the scale's grids ("width", "compound", ...)
+          algorithms=None,              # the optimizers (None: the scale's `algorithms`)
+          seeds=None,                   # training seeds of every width (None: the scale's)
+          stacking: str | None = None,  # one of `STACKINGS` (None: the scale's)
+          results=None,                 # the results store (None: the scale's default)
+          nproc: int | None = None,     # processes of each run (None: the scale's)
+          data_root=None,               # the dataset's folder (image folders and CIFAR)
+          search_seed: int = 0,         # the seed of every search
+         ):
+    ("One row per width (uniform, every grid point per algorithm) of network `name` on `grid`: "
+     "a DataFrame.\n"
+     "    A projection whose search diverged (`Diverged`, recorded in the store) gets a row with "
+     "`status` \"diverged\" and\n"
+     "    the error in `note`, without widths or top-1; a diverged direct search raises.")
     import pandas as pd
     s = get_scale(scale)
     algorithms = tuple(algorithms or s.algorithms)
-    tseeds = tuple(s.transfer_seeds if seeds is None else seeds); seeds = tuple(s.seeds if seeds is None else seeds)
+    tseeds = tuple(s.transfer_seeds if seeds is None else seeds)
+    seeds = tuple(s.seeds if seeds is None else seeds)
     stacking = stacking or s.stacking
     bad = [a for a in algorithms if a not in ALGORITHMS]
     if bad: raise ValueError(f"unknown algorithm(s) {bad}; algorithms: {', '.join(ALGORITHMS)}")
     for what, sd in (("seeds", seeds), ("transfer seeds", tseeds)):
-        if not sd or len(set(sd)) != len(sd) or not all(isinstance(x, int) and not isinstance(x, bool) for x in sd):
+        if (not sd or len(set(sd)) != len(sd)
+                or not all(isinstance(x, int) and not isinstance(x, bool) for x in sd)):
             raise ValueError(f"{what} must be distinct integers (at least one), got {list(sd)}")
-    if stacking not in STACKINGS: raise ValueError(f"stacking must be one of {STACKINGS}, got {stacking!r}")
+    if stacking not in STACKINGS:
+        raise ValueError(f"stacking must be one of {STACKINGS}, got {stacking!r}")
     pts, rels = s.points(name, grid), s.grids[grid]
-    target = pts[-1]; base = network(s, name, target); res = resolution_of(s, target)
+    target = pts[-1]
+    base = network(s, name, target)
+    res = resolution_of(s, target)
     # everything that would stop a search, checked before the first training
     from width_transfer.channels import channel_layers
     from width_transfer.models import build_model
     channel_layers(build_model(base), base)
     if s.dataset in ("imagefolder", "cifar10", "cifar100") and data_root is None:
-        raise ValueError(f"the {s.name} scale's dataset ({s.dataset}) needs data_root: its folder (ImageNet: train/ and val/)")
+        raise ValueError(f"the {s.name} scale's dataset ({s.dataset}) needs data_root: "
+                         "its folder (ImageNet: train/ and val/)")
     kw = dict(results=results, data_root=data_root)
-    _say(f"{s.name}: {name} on the {grid} grid, target {label(target)}, {count_flops(base, res):,} MACs")
+    _say(f"{s.name}: {name} on the {grid} grid, target {label(target)}, "
+         f"{count_flops(base, res):,} MACs")
     uni = [train(s, base, target, sd, nproc=nproc, **kw) for sd in seeds]
     u_mean, u_std = mean_std([r["top1"] for r in uni])
     def where(kind, algo, rel, point, status="ok"):   # what every row says of its point
-        return dict(network=name, grid=grid, algorithm=algo, kind=kind, stacking=stacking if kind == "transfer" else "",
-                    source=source_name(grid, rel, resolution_of(s, point)), point=label(point), rel_width=rel.width,
-                    rel_depth=rel.depth, resolution=resolution_of(s, point), rel_data=rel.data_fraction, status=status)
+        return dict(network=name, grid=grid, algorithm=algo, kind=kind,
+                    stacking=stacking if kind == "transfer" else "",
+                    source=source_name(grid, rel, resolution_of(s, point)), point=label(point),
+                    rel_width=rel.width, rel_depth=rel.depth, resolution=resolution_of(s, point),
+                    rel_data=rel.data_fraction, status=status)
     def row(kind, algo, rel, point, arch, recs, r=None, d=None, direct_arch=None):
         m, sd = mean_std([x["top1"] for x in recs])
-        cost = r.cost_flops if r else 0; sec = r.wall_s if r else 0.0
-        same_cpu = bool(d and r) and search_cpu(d) == search_cpu(r) != "unrecorded"   # seconds compare on one kind of CPU only
+        cost = r.cost_flops if r else 0
+        sec = r.wall_s if r else 0.0
+        # seconds compare on one kind of CPU only
+        same_cpu = bool(d and r) and search_cpu(d) == search_cpu(r) != "unrecorded"
         return dict(**where(kind, algo, rel, point), top1_mean=m, top1_std=sd, n_seeds=len(recs),
                     top1_seeds=" ".join(f"{x['top1']:.2f}" for x in recs),
                     vs_uniform=m - u_mean, uniform_std=u_std,
                     beyond_uniform_std=abs(m - u_mean) > u_std if len(uni) > 1 else None,
-                    overhead_flops=cost, overhead_s=sec, overhead_vs_training=cost / uni[0]["train_flops"],
+                    overhead_flops=cost, overhead_s=sec,
+                    overhead_vs_training=cost / uni[0]["train_flops"],
                     saving_pct=100 * (1 - cost / d.cost_flops) if d and cost else float("nan"),
                     saving_factor=d.cost_flops / cost if d and cost else float("nan"),
-                    overhead_cpu=search_cpu(r) if r else "", saving_factor_s=d.wall_s / sec if same_cpu and sec else float("nan"),
-                    flops=count_flops(arch, res), train_s_mean=mean_std([x["train_s"] for x in recs])[0],
-                    similarity_to_direct=width_similarity(arch, direct_arch, base) if direct_arch else float("nan"),
-                    multipliers=" ".join(f"{x:.4f}" for x in width_vector(arch, base)), arch_json=arch.to_json())
+                    overhead_cpu=search_cpu(r) if r else "",
+                    saving_factor_s=d.wall_s / sec if same_cpu and sec else float("nan"),
+                    flops=count_flops(arch, res),
+                    train_s_mean=mean_std([x["train_s"] for x in recs])[0],
+                    similarity_to_direct=(width_similarity(arch, direct_arch, base)
+                                          if direct_arch else float("nan")),
+                    multipliers=" ".join(f"{x:.4f}" for x in width_vector(arch, base)),
+                    arch_json=arch.to_json())
     rows = [row("uniform", "uniform", rels[-1], target, base, uni)]
     for algo in algorithms:
         direct_arch, d = transfer(s, algo, name, target, target, search_seed, nproc=nproc, **kw)
         for rel, p in zip(rels, pts):
-            try: arch, r = transfer(s, algo, name, p, target, search_seed, stacking, nproc=nproc, **kw)
-            except Diverged as e:   # a result of that projection: a row that says so (no widths, no top-1); the others go on
-                _say(f"  search {algo:9s} {name} {label(p)} seed {search_seed}: diverged ({e.record})")
-                rows.append(dict(**where("transfer", algo, rel, p, "diverged"), n_seeds=0, note=str(e))); continue
-            recs = [train(s, arch, target, sd, nproc=nproc, **kw) for sd in (seeds if p == target else tseeds)]
-            rows.append(row("direct" if p == target else "transfer", algo, rel, p, arch, recs, r, d, direct_arch))
+            try:
+                arch, r = transfer(s, algo, name, p, target, search_seed, stacking, nproc=nproc,
+                                   **kw)
+            except Diverged as e:   # a result of that projection: a row that says so (no widths,
+                                    # no top-1); the others go on
+                _say(f"  search {algo:9s} {name} {label(p)} seed {search_seed}: "
+                     f"diverged ({e.record})")
+                rows.append(dict(**where("transfer", algo, rel, p, "diverged"), n_seeds=0,
+                                 note=str(e)))
+                continue
+            recs = [train(s, arch, target, sd, nproc=nproc, **kw)
+                    for sd in (seeds if p == target else tseeds)]
+            rows.append(row("direct" if p == target else "transfer", algo, rel, p, arch, recs,
+                            r, d, direct_arch))
     return pd.DataFrame(rows)
 
 # %% ../nbs/19_study.ipynb #e1f99679
-def direct_archs(scale, name: str, algorithm: str, target: Projection | None = None, seeds=None, results=None,
-                 data_root=None, nproc: int | None = None) -> dict:
-    "{seed: widths} of direct optimization at `target` (default: the scale's target), one search per `search_seeds`."
-    s = get_scale(scale); target = s.targets[name] if target is None else target
+def direct_archs(scale,                             # a scale or its name
+                 name: str,                         # the network
+                 algorithm: str,                    # the optimizer
+                 target: Projection | None = None,  # where to search (None: the scale's target)
+                 seeds=None,                        # search seeds (None: `search_seeds`)
+                 results=None,                      # the results store (None: the scale's default)
+                 data_root=None,                    # the dataset's folder (image folders and CIFAR)
+                 nproc: int | None = None,          # processes of each search (None: the scale's)
+                ) -> dict:
+    ("{seed: widths} of direct optimization at `target` (default: the scale's target), "
+     "one search per `search_seeds`.")
+    s = get_scale(scale)
+    target = s.targets[name] if target is None else target
     return {sd: search(s, algorithm, name, target, sd, results, data_root, nproc=nproc).arch
             for sd in (s.search_seeds if seeds is None else seeds)}
 
-def noise_floor(scale, name: str, algorithm: str, target: Projection | None = None, results=None,
-                data_root=None, nproc: int | None = None) -> list[float]:
-    "Similarities between direct optimizations with different seeds (every pair): the yardstick of `width_similarity`."
-    s = get_scale(scale); target = s.targets[name] if target is None else target
+# %% ../nbs/19_study.ipynb #fafb07d8
+def noise_floor(scale,                             # a scale or its name
+                name: str,                         # the network
+                algorithm: str,                    # the optimizer
+                target: Projection | None = None,  # where to search (None: the scale's target)
+                results=None,                      # the results store (None: the scale's default)
+                data_root=None,                    # the dataset's folder (image folders and CIFAR)
+                nproc: int | None = None,          # processes of each search (None: the scale's)
+               ) -> list[float]:
+    ("Similarities between direct optimizations with different seeds (every pair): "
+     "the yardstick of `width_similarity`.")
+    s = get_scale(scale)
+    target = s.targets[name] if target is None else target
     archs = list(direct_archs(s, name, algorithm, target, None, results, data_root, nproc).values())
     base = network(s, name, target)
     return [width_similarity(a, b, base) for i, a in enumerate(archs) for b in archs[i + 1:]]
