@@ -61,7 +61,7 @@ demo: install data
 # NETWORKS="resnet18 mobilenetv2" (or comma-separated) draws only those networks (not passed to table1, whose networks
 # are the scale's table1 ones); ONLY_CACHED=1 starts no run and draws what the store holds: a panel of fig4/fig7 not
 # run yet stays empty, another figure that lacks a run is skipped (NotRun; any other error still stops the batch).
-PAPER_NBS ?= fig4 fig5 fig10 fig7 fig8 fig6 fig9 table1
+PAPER_NBS ?= validation dmcp_starts fig4 fig5 fig10 fig7 fig8 fig6 fig9 table1
 FIGDIR := $(if $(filter cpu,$(SCALE)),figures,figures/$(SCALE))
 comma := ,
 empty :=

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+import pytest
 from pathlib import Path
 
 from width_transfer.arch import Arch
@@ -25,14 +26,19 @@ def record(tmp, name):
     return json.loads(f.read_text())
 
 
-def test_killed_search_resumes_where_it_stopped(tmp_path):
+@pytest.mark.parametrize("algo, sets", [("dmcp", ["epochs=3"]),
+                                        ("morphnet", ["epochs=2", "probes=3", "strength=1000.0"])])
+def test_killed_search_resumes_where_it_stopped(tmp_path, algo, sets):
+    """Killed after its first checkpoint, a search started again ends as an uninterrupted one did
+    (MorphNet: its strength sweep resumes inside a probe, each probe with its own checkpoint)."""
     cmd = [sys.executable, "-m", "width_transfer.optimize"]
-    a = argv("dmcp", tmp_path, "whole", "--set", "epochs=3")
+    sets = [x for s in sets for x in ("--set", s)]
+    a = argv(algo, tmp_path, "whole", *sets)
     p = subprocess.run(cmd + a, capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
     whole = record(tmp_path, "whole")
 
-    b = argv("dmcp", tmp_path, "killed", "--set", "epochs=3")
+    b = argv(algo, tmp_path, "killed", *sets)
     ck_dir = tmp_path / "killed" / "work" / "checkpoints"
     proc = subprocess.Popen(cmd + b, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=ENV)
     t0 = time.time()
@@ -144,3 +150,72 @@ def test_edited_search_record_is_refused(tmp_path):
     f.write_text(json.dumps(rec))
     p = subprocess.run([sys.executable, "-m", "width_transfer.optimize", *a], capture_output=True, text=True, env=ENV)
     assert p.returncode == 2 and "do not match its checksum" in p.stderr and str(f) in p.stderr, p.stderr[-2000:]
+
+
+def search_file(tmp, **data):
+    "A `wt-optimize --config` file of a smoke search (as runs.search writes it) and its config."
+    from width_transfer.arch import base_arch, scale_width
+    from width_transfer.optimize import load_search_data, search_config, write_search_file
+    spec = dict(dataset="synthetic", root=None, resolution=28, fraction=0.5, seed=0)
+    config = search_config("slimming", scale_width(base_arch("resnet18", 10, 1, True), 0.25),
+                           load_search_data(**spec), seed=4, device="cpu", epochs=1, batch_size=32)
+    return write_search_file(tmp / "search.json", config, {**spec, **data}), config
+
+
+def where(tmp, name):
+    return ["--results", str(tmp / name / "store"), "--work-dir", str(tmp / name / "work"), "--device", "cpu"]
+
+
+def test_config_file_runs_the_parents_config(tmp_path):
+    from width_transfer.results import config_hash
+    f, config = search_file(tmp_path)
+    p = subprocess.run([sys.executable, "-m", "width_transfer.optimize", "--config", str(f), *where(tmp_path, "cfg")],
+                       capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    rec = record(tmp_path, "cfg")
+    assert rec["config"] == config and config_hash(rec["config"]) == config_hash(config)
+    assert (tmp_path / "cfg" / "store" / f"{config_hash(config)}.json").exists()   # named by the parent's hash
+    assert f"record {tmp_path / 'cfg' / 'store' / config_hash(config)}.json" in p.stdout
+
+
+def test_config_file_for_other_data_is_refused_before_any_work(tmp_path):
+    f, config = search_file(tmp_path, fraction=0.25)      # the file loads other images than the config's
+    p = subprocess.run([sys.executable, "-m", "width_transfer.optimize", "--config", str(f), *where(tmp_path, "bad")],
+                       capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=300)
+    assert p.returncode == 2, p.stderr[-2000:]
+    assert p.stderr.startswith("wt-optimize: error: --config: the images loaded as its file says"), p.stderr
+    assert f"the config was made for images with fingerprint {config['data']}" in p.stderr
+    assert "fraction 0.25" in p.stderr and "write the file again" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
+    assert not list((tmp_path / "bad").rglob("*.json")) and not list((tmp_path / "bad").rglob("*.pt"))
+
+
+@pytest.mark.parametrize("argv,message", [
+    (lambda f, w: ["--config", f, *w, "--seed", "3"], "--seed cannot be given with --config"),
+    (lambda f, w: ["--config", f, *w, "--algorithm", "dmcp", "--set", "lr=1"],
+     "--algorithm, --set cannot be given with --config"),
+    (lambda f, w: ["--config", f, *w, "--data-root", "/data", "--resolution", "14"],
+     "--data-root, --resolution cannot be given with --config"),
+    (lambda f, w: ["--config", f, *w[2:]], "--config needs --results"),
+    (lambda f, w: ["--config", f, *w, "--workers", "-1"], "--workers must be an integer >= 0"),
+    (lambda f, w: w, "--algorithm is required (one of dmcp, autoslim, morphnet, slimming), unless --config"),
+], ids=["seed", "algorithm-set", "data", "no-results", "workers", "neither"])
+def test_config_file_misuse_one_line_exit_2(tmp_path, argv, message):
+    f, config = search_file(tmp_path)
+    p = subprocess.run([sys.executable, "-m", "width_transfer.optimize", *argv(str(f), where(tmp_path, "bad"))],
+                       capture_output=True, text=True, env=ENV, timeout=300)
+    assert p.returncode == 2, p.stderr[-2000:]
+    assert p.stderr.startswith("wt-optimize: error: ") and message in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+    assert not list((tmp_path / "bad").rglob("*.json")) and not list((tmp_path / "bad").rglob("*.pt"))
+
+
+def test_edited_config_file_is_refused(tmp_path):
+    f, config = search_file(tmp_path)
+    d = json.loads(f.read_text())
+    d["config"]["seed"] = 5                              # edited after runs.search wrote it
+    f.write_text(json.dumps(d))
+    p = subprocess.run([sys.executable, "-m", "width_transfer.optimize", "--config", str(f), *where(tmp_path, "bad")],
+                       capture_output=True, text=True, env=ENV, timeout=300)
+    assert p.returncode == 2 and "its config does not match its hash" in p.stderr, p.stderr[-2000:]
+    assert not (tmp_path / "bad").exists() or not list((tmp_path / "bad").rglob("*.json"))

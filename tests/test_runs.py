@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from width_transfer.scales import SCALES, network
-from width_transfer.runs import train
-from width_transfer.results import load_results
+from width_transfer.runs import train, search_key
+from width_transfer.results import load_results, config_hash
 from width_transfer.transfer import Projection
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,6 +77,10 @@ def test_search_under_torchrun_once(tmp_path, monkeypatch):
     r = search(two, "slimming", "resnet18", SMOKE.targets["resnet18"], seed=2, results=tmp_path / "store", log_dir=logs)
     assert r.record["world_size"] == 2 and r.record["config"]["world_size"] == 2 and r.record["config"]["seed"] == 2
     assert len(list(logs.glob("optimize-*.log"))) == 1 and not list((tmp_path / "work" / "checkpoints").glob("*.pt"))
+    # the processes ran the parent's config, handed over as a file: the record has the parent's key
+    key = config_hash(search_key(two, "slimming", "resnet18", SMOKE.targets["resnet18"], seed=2))
+    assert (logs / f"optimize-{key}.json").exists() and (tmp_path / "store" / f"{key}.json").exists()
+    assert config_hash(r.record["config"]) == key
     for f in logs.glob("*"): f.unlink()
     again = search(two, "slimming", "resnet18", SMOKE.targets["resnet18"], seed=2, results=tmp_path / "store", log_dir=logs)
     assert not list(logs.glob("*")) and again.arch == r.arch   # found in the store: no process started
@@ -98,3 +102,35 @@ def test_diverged_search_under_torchrun_is_recorded(tmp_path, monkeypatch):
     with pytest.raises(Diverged, match="diverged when it ran"):      # a result: not run again
         search(two, "dmcp", "resnet18", SMOKE.targets["resnet18"], results=tmp_path / "store", log_dir=logs, **bad)
     assert not list(logs.glob("*"))
+
+
+def test_uncached_search_builds_its_config_once(tmp_path, monkeypatch):
+    import width_transfer.optimize as optimize_mod
+    import width_transfer.runs as runs_mod
+    monkeypatch.setenv("OMP_NUM_THREADS", "1"); monkeypatch.setenv("WT_WORK", str(tmp_path / "work"))
+    built, build = [], optimize_mod.search_config
+
+    def counted(*a, **k):
+        built.append(a[0])
+        return build(*a, **k)
+    monkeypatch.setattr(optimize_mod, "search_config", counted)   # every place that could build one
+    monkeypatch.setattr(runs_mod, "search_config", counted)
+    point = SMOKE.targets["resnet18"]
+    r = runs_mod.search(SMOKE, "slimming", "resnet18", point, results=tmp_path / "store", device="cpu")
+    assert built == ["slimming"]                                  # built once, in _search_setup, and run as it is
+    key = runs_mod.search_key(SMOKE, "slimming", "resnet18", point, device="cpu")
+    assert r.record["config"] == key and [p.stem for p in (tmp_path / "store").glob("*.json")] == [config_hash(key)]
+    built.clear()
+    again = runs_mod.search(SMOKE, "slimming", "resnet18", point, results=tmp_path / "store", device="cpu")
+    assert built == ["slimming"] and again.arch == r.arch        # cached: built to look it up, nothing run
+
+
+def test_search_setup_is_one_frozen_object():
+    from width_transfer.runs import SearchSetup, _search_setup
+    st = _search_setup(SMOKE, "dmcp", "resnet18", SMOKE.targets["resnet18"], 0, None, "cpu", 2, {"divisor": 2})
+    assert isinstance(st, SearchSetup) and st.nproc == 2 and st.config["world_size"] == 2
+    assert st.config["divisor"] == 2 and "divisor" not in st.config["settings"]
+    assert st.data_spec == dict(dataset="synthetic", root=None, resolution=28, fraction=1.0, seed=0)
+    assert st.key == config_hash(st.config)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        st.nproc = 1

@@ -12,17 +12,19 @@ import torch.distributed as dist
 from .arch import Arch, scale_width
 from .flops import count_flops, arch_flops, fit_widths, check_resolution
 from .models import build_model, check_memory
-from .data import ImageTensorDataset, tensor_digest
+from .data import ImageTensorDataset, tensor_digest, dataset_info, load_dataset
 from .channels import channel_layers, arch_with_group_widths, group_widths
 from .search import CostMeter, Session, resolve_precision
 from .loaders import FolderData
-from .results import (config_hash, find_record, save_record, record_path, provenance,
-                                    check_store, check_writable, identity_fields, run_lock, Diverged,
-                                    divergence_config, stored_divergence, record_divergence)
+from .results import (config_hash, find_record, save_record, record_path,
+                                    provenance, check_store, check_writable, identity_fields,
+                                    run_lock, Diverged, divergence_config, stored_divergence,
+                                    record_divergence)
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'ALGORITHMS', 'OPTIMIZER_PRESETS', 'Optimizer', 'OptimizeResult', 'data_fingerprint',
-           'check_search_memory', 'check_settings', 'search_config', 'optimize', 'get_args_parser', 'run_args', 'main']
+           'check_search_memory', 'check_settings', 'start_widths', 'search_config', 'run_search', 'optimize',
+           'get_args_parser', 'load_search_data', 'write_search_file', 'read_search_file', 'run_args', 'main']
 
 # %% ../nbs/15_optimize.ipynb #af1f1888
 @dataclass(frozen=True)
@@ -52,28 +54,29 @@ def _module(algorithm: str):
     mod = importlib.import_module(OPTIMIZERS[algorithm].module)
     missing = [n for n in ("VERSION", "settings", "run") if not hasattr(mod, n)]
     if missing:
-        raise ValueError(f"optimizer module {mod.__name__} lacks {', '.join(missing)} (see OPTIMIZERS)")
+        raise ValueError(f"optimizer module {mod.__name__} lacks {', '.join(missing)} "
+                         f"(see OPTIMIZERS)")
     return mod
 
 # %% ../nbs/15_optimize.ipynb #cc5bfe8b
 # Settings per scale (one definition, used by the comparison and the paper notebooks). cpu: ResNet18
 # x0.25 on the 60,000 Fashion-MNIST training images at 28 px on 2 cores; MorphNet's strength was
-# chosen so that structure learning keeps about a third of the FLOPs (measured: 31%).
+# chosen so that structure learning keeps about a third of the FLOPs (measured: 31%); since
+# MorphNet v2 it is only the sweep's first strength (`alive_fraction` sets the sparsity).
 OPTIMIZER_PRESETS = {
-    "smoke": dict(dmcp=dict(epochs=1, batch_size=32),
-                  autoslim=dict(epochs=1, batch_size=32, heldout=0.25, calib_batches=1,
-                                score_batches=1, bins=6),
-                  morphnet=dict(epochs=1, batch_size=32, strength=50.0),
+    "smoke": dict(dmcp=dict(epochs=1, batch_size=32, min_arch_steps=2),
+                  autoslim=dict(epochs=1, batch_size=32, heldout=0.25, calib_batches=1, bins=6),
+                  morphnet=dict(epochs=1, batch_size=32, strength=50.0, probes=2),
                   slimming=dict(epochs=1, batch_size=32)),
-    "cpu": dict(dmcp=dict(epochs=2), autoslim=dict(epochs=2), morphnet=dict(strength=10.0, epochs=2),
-                slimming=dict(widen=1.5, epochs=1)),
+    "cpu": dict(dmcp=dict(epochs=2), autoslim=dict(epochs=2),
+                morphnet=dict(strength=10.0, epochs=2), slimming=dict(widen=1.5, epochs=1)),
     # gpu: full Fashion-MNIST on one GPU (not measured yet: no GPU in the sessions that wrote this).
-    "gpu": dict(dmcp=dict(epochs=10), autoslim=dict(epochs=10), morphnet=dict(strength=10.0, epochs=5),
-                slimming=dict(widen=1.5, epochs=2)),
+    "gpu": dict(dmcp=dict(epochs=10), autoslim=dict(epochs=10),
+                morphnet=dict(strength=10.0, epochs=5), slimming=dict(widen=1.5, epochs=2)),
     # paper: DMCP's 40 epochs (the original's schedule), AutoSlim's 50 (the author in
-    # slimmable_networks #11, mmrazor), MorphNet 30 and slimming 10 (our choice; the paper's appendix
-    # is unavailable); batch 1024 with the Joslim lr of 0.125 per 256 images. ImageNet folders go
-    # through `FolderData`.
+    # slimmable_networks #11, mmrazor), MorphNet 30 and slimming 10 (our choice; the paper's
+    # appendix is unavailable); batch 1024 with the Joslim lr of 0.125 per 256 images. ImageNet
+    # folders go through `FolderData`.
     "paper": dict(dmcp=dict(epochs=40, batch_size=1024, lr=0.5, lr_min=0.08),
                   autoslim=dict(epochs=50, batch_size=1024, lr=0.5),
                   morphnet=dict(strength=10.0, epochs=30, batch_size=1024, lr=0.5),
@@ -85,10 +88,15 @@ OPTIMIZER_PRESETS = {
 class OptimizeResult:
     "What a width optimization returns."
     arch: Arch              # the optimized widths (FLOPs within 1% of the target)
-    cost_flops: int         # training FLOPs the algorithm spent (3x MACs per image trained, 1x evaluated)
+    cost_flops: int         # training FLOPs spent (3x MACs per image trained, 1x evaluated)
     wall_s: float           # seconds it took on this machine
     trace: list             # per-step record of the algorithm (epochs, greedy steps, ...)
     record: dict | None = None
+
+    @classmethod
+    def from_record(cls, rec: dict) -> OptimizeResult:
+        "The result a stored search record holds."
+        return cls(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
 
 # %% ../nbs/15_optimize.ipynb #d5f27bc4
 def data_fingerprint(ds) -> str:
@@ -112,9 +120,9 @@ def _check_target(algorithm: str, arch: Arch, res: int, settings: dict, target: 
         raise ValueError(f"target_flops must be a finite number > 0, got {target!r}")
     lo, hi = _reach(algorithm, arch, res, settings)
     if not lo < target <= hi:
-        raise ValueError(f"target_flops {target:,.0f} is outside what {algorithm} can reach on this "
-                         f"network at {res} px: more than {lo:,} (one channel per group) and at "
-                         f"most {hi:,} (its supernet, widen={settings.get('widen', 1.0):g})")
+        raise ValueError(f"target_flops {target:,.0f} is outside what {algorithm} can reach on "
+                         f"this network at {res} px: more than {lo:,} (one channel per group) "
+                         f"and at most {hi:,} (its supernet, widen={settings.get('widen', 1.0):g})")
 
 # %% ../nbs/15_optimize.ipynb #7b856524
 def check_search_memory(algorithm: str,  # a key of `OPTIMIZERS`
@@ -126,7 +134,8 @@ def check_search_memory(algorithm: str,  # a key of `OPTIMIZERS`
                         device):         # where the search runs
     ("Refuse a search whose largest network (its supernet, or MorphNet's expansion) "
      "would not fit in `device`'s memory.")
-    sup = scale_width(arch, max(settings.get("widen", 1.0), math.sqrt(target / arch_flops(arch, res))))
+    grow = math.sqrt(target / arch_flops(arch, res))   # MorphNet's expansion to the target
+    sup = scale_width(arch, max(settings.get("widen", 1.0), grow))
     check_memory(sup, res, per_rank, device, what=f"{algorithm}'s largest network")
 
 # %% ../nbs/15_optimize.ipynb #84605ee6
@@ -146,7 +155,17 @@ def check_settings(algorithm: str, **cfg) -> dict:
                 raise ValueError(f"{algorithm}: setting {k} must be a finite number, got {v!r}")
             if isinstance(default, int) and not float(v).is_integer():
                 raise ValueError(f"{algorithm}: setting {k} must be an integer, got {v!r}")
-    return mod.settings(**cfg)         # the algorithm's defaults, overridden by cfg, checked by the algorithm
+    return mod.settings(**cfg)   # its defaults, overridden by cfg, checked by the algorithm
+
+# %% ../nbs/15_optimize.ipynb #e3782201
+def start_widths(algorithm: str,    # a key of `OPTIMIZERS`
+                 arch: Arch,        # the network a search would optimize
+                 resolution: int,   # its input resolution
+                 target: float,     # the FLOPs a search would match
+                 **cfg) -> Arch:    # the algorithm's settings
+    "The widths `algorithm` returns with no step: its module's `start_arch`, else `arch` itself."
+    mod, st = _module(algorithm), check_settings(algorithm, **cfg)
+    return mod.start_arch(arch, resolution, target, st) if hasattr(mod, "start_arch") else arch
 
 # %% ../nbs/15_optimize.ipynb #a07131d1
 def search_config(algorithm: str,                    # a key of `OPTIMIZERS`
@@ -165,10 +184,12 @@ def search_config(algorithm: str,                    # a key of `OPTIMIZERS`
                          f"got {divisor!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    if not isinstance(arch, Arch): raise ValueError(f"arch must be an Arch, got {type(arch).__name__}")
+    if not isinstance(arch, Arch):
+        raise ValueError(f"arch must be an Arch, got {type(arch).__name__}")
     if not isinstance(data, (ImageTensorDataset, FolderData)):
-        raise ValueError("data must be an ImageTensorDataset (width_transfer.data.load_dataset of an "
-                         "in-memory dataset) or a FolderData (FolderData.from_root of an image folder)")
+        raise ValueError("data must be an ImageTensorDataset (width_transfer.data.load_dataset of "
+                         "an in-memory dataset) or a FolderData (FolderData.from_root of an image "
+                         "folder)")
     arch.validate()
     with torch.device("meta"):   # a supported network? (no memory used)
         channel_layers(build_model(arch), arch)
@@ -195,74 +216,60 @@ def search_config(algorithm: str,                    # a key of `OPTIMIZERS`
         config["divisor"] = divisor
     return config
 
-# %% ../nbs/15_optimize.ipynb #01c203be
-def optimize(algorithm: str,                         # a key of `OPTIMIZERS`
-             arch: Arch,                             # the network to optimize
-             data: ImageTensorDataset | FolderData,  # training images, already projected
-             target_flops: float | None = None,      # target FLOPs (default: those of `arch`)
-             seed: int = 0,                          # the search's random seed
-             results=None,                           # results store: return a stored run, record a new one
-             device="cpu",                           # where the search runs
-             divisor: int = 1,                       # every width a multiple of this
-             checkpoint_dir=None,                    # checkpoint every epoch there, resume from it
-             progress: bool = True,                  # rank 0 prints one line per finished epoch
-             **cfg) -> OptimizeResult:               # the algorithm's settings
-    """Optimize the widths of `arch` on `data` with `algorithm` at `target_flops` (default: FLOPs of `arch`).
-    With `checkpoint_dir`, the search checkpoints every epoch there and resumes from its own checkpoint. With
-    `progress`, rank 0 prints one line per finished epoch (losses, expected MMACs, FLOPs spent, seconds)."""
-    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
-    config = search_config(algorithm, arch, data, target_flops, seed, device, divisor, world, **cfg)
-    key = config_hash(config)
-    if results is not None:
-        results = check_store(results)
-        if (r := _stored(results, config, algorithm)) is not None: return r
-    if checkpoint_dir is not None:
-        check_writable(checkpoint_dir, "checkpoint directory", "--work-dir")
-    check_search_memory(algorithm, arch, config["resolution"], config["settings"],
-                        config["target_flops"],
-                        config["settings"].get("batch_size", 1) // world, device)
-    rank0 = int(os.environ.get("RANK", 0)) == 0
-    locked = checkpoint_dir is not None and rank0
-    with (run_lock(Path(checkpoint_dir).parent, key, f"the {algorithm} search") if locked
-          else contextlib.nullcontext()):
-        if results is not None and (r := _stored(results, config, algorithm)) is not None:
-            return r   # finished meanwhile
-        return _optimize(algorithm, arch, data, config, key, results, device, divisor, checkpoint_dir,
-                         progress)
+# %% ../nbs/15_optimize.ipynb #3d636dfa
+_CONFIG_KEYS = {"kind", "algorithm", "arch", "target_flops", "resolution", "images", "seed",
+                "settings", "version", "world_size", "data", "channels_last"}
+
+def _check_config(config: dict, world: int) -> str:
+    ("The algorithm of `config` (from `search_config`), checked against this code and a process "
+     "group of `world`.")
+    if (not isinstance(config, dict) or config.get("kind") != "optimize"
+            or not _CONFIG_KEYS <= set(config)):
+        raise ValueError(f"a search config must be a dict of kind 'optimize' with "
+                         f"{sorted(_CONFIG_KEYS)} (search_config makes it)")
+    algorithm, version = config["algorithm"], config["version"]
+    if version != _module(algorithm).VERSION:
+        raise ValueError(f"the config is of {algorithm} version {version}, this code is version "
+                         f"{_module(algorithm).VERSION}: build it again with search_config")
+    if config["world_size"] != world:
+        raise ValueError(f"the config is for {config['world_size']} processes, "
+                         f"this search has {world}")
+    return algorithm
 
 # %% ../nbs/15_optimize.ipynb #9b456f7a
 def _stored(results, config: dict, algorithm: str) -> OptimizeResult | None:
     "The stored result of `config`, or None; `Diverged` when the store records that it diverged."
     rec = find_record(results, config)
-    if rec is not None:
-        return OptimizeResult(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
+    if rec is not None: return OptimizeResult.from_record(rec)
     if (e := stored_divergence(results, config, f"{algorithm}: this search")) is not None: raise e
     return None
 
 # %% ../nbs/15_optimize.ipynb #0ba3b8c8
-def _optimize(algorithm, arch, data, config, key, results, device, divisor, checkpoint_dir,
-              progress) -> OptimizeResult:
-    "The search of `config`, checked by `optimize`: run, record (or record its divergence), return."
-    mod, settings, target, res, seed = (_module(algorithm), config["settings"], config["target_flops"],
-                                        config["resolution"], config["seed"])
-    session = Session(device,
-                      None if checkpoint_dir is None else Path(checkpoint_dir) / f"optimize-{key}.pt",
-                      key, log=(lambda s: print(s, flush=True)) if progress else None, label=algorithm)
+def _optimize(config: dict, key: str, arch: Arch, data, results, device, checkpoint_dir,
+              progress: bool) -> OptimizeResult:
+    "The search of `config`, checked by `run_search`: run, record (or its divergence), return."
+    algorithm, divisor = config["algorithm"], config.get("divisor", 1)
+    mod, settings, seed = _module(algorithm), config["settings"], config["seed"]
+    target, res = config["target_flops"], config["resolution"]
+    ckpt = None if checkpoint_dir is None else Path(checkpoint_dir) / f"optimize-{key}.pt"
+    session = Session(device, ckpt, key, log=(lambda s: print(s, flush=True)) if progress else None,
+                      label=algorithm)
     torch.manual_seed(seed)
     try:
         out_arch, meter, trace = mod.run(arch, data, target, settings, seed=seed,
                                          device=torch.device(device), session=session)
-    except Diverged as e:   # a result too: recorded, so a batch does not run it again and a figure can say so
+    except Diverged as e:   # a result too: recorded, so a batch does not run it again
         if results is None: raise
         p = record_path(results, divergence_config(config))
         if session.rank == 0: record_divergence(results, config, e, session.wall())
-        if session.world > 1: dist.barrier()   # every process raises after the record is written, none before
+        if session.world > 1: dist.barrier()   # every process raises after the record is written
         kept = (f"; its last finite epoch stays in {session.checkpoint}"
                 if session.checkpoint and session.checkpoint.exists() else "")
-        raise Diverged(f"{e}. Recorded as diverged in {p} (move it away to retry{kept})", p) from None
+        raise Diverged(f"{e}. Recorded as diverged in {p} (move it away to retry{kept})",
+                       p) from None
     wall = session.wall()
     out_arch = raw = out_arch.validate()
-    if divisor > 1:   # the algorithm's widths, then one multiplier with every width a multiple of `divisor`
+    if divisor > 1:   # the algorithm's widths, then one multiplier, every width a multiple of it
         out_arch = fit_widths(arch, [float(w) for w in raw.widths()], target, res, 0.01, divisor)
     f = arch_flops(out_arch, res)
     if abs(f / target - 1) > 0.01:
@@ -270,16 +277,65 @@ def _optimize(algorithm, arch, data, config, key, results, device, divisor, chec
                          f"(more than 1% off); this is a bug")
     rec = dict(config=config, arch=out_arch.to_dict(), arch_json=out_arch.to_json(), flops=f,
                cost_flops=int(meter.flops), arch_before_divisor=raw.to_dict(),
-               train_images=meter.train_images, eval_images=meter.eval_images, wall_s=wall, trace=trace,
-               world_size=session.world, resumed_after_epoch=session.resumed_after, **provenance())
+               train_images=meter.train_images, eval_images=meter.eval_images, wall_s=wall,
+               trace=trace, world_size=session.world, resumed_after_epoch=session.resumed_after,
+               **{f"cost_flops_{k}": int(v) for k, v in meter.parts.items()}, **provenance())
     if results is not None and session.rank == 0:
         save_record(results, rec)
         session.finish()
     return OptimizeResult(out_arch, int(meter.flops), wall, trace, rec)
 
+# %% ../nbs/15_optimize.ipynb #250f3326
+def run_search(config: dict,          # a search config from `search_config`: the record's key
+               data,                  # its images (`data_fingerprint(data)` is its `data`)
+               results=None,          # results store: return a stored run, record a new one
+               device="cpu",          # where the search runs
+               checkpoint_dir=None,   # checkpoint every epoch there, resume from it
+               progress: bool = True, # rank 0 prints one line per finished epoch
+              ) -> OptimizeResult:
+    ("The search `config` describes: its stored result, or the search run under a lock and "
+     "recorded; `config` is run as given, never rebuilt.")
+    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    algorithm, arch, key = _check_config(config, world), Arch(**config["arch"]), config_hash(config)
+    if results is not None:
+        results = check_store(results)
+        if (r := _stored(results, config, algorithm)) is not None: return r
+    if checkpoint_dir is not None:
+        check_writable(checkpoint_dir, "checkpoint directory", "--work-dir")
+    st = config["settings"]
+    check_search_memory(algorithm, arch, config["resolution"], st, config["target_flops"],
+                        st.get("batch_size", 1) // world, device)
+    locked = checkpoint_dir is not None and int(os.environ.get("RANK", 0)) == 0
+    with (run_lock(Path(checkpoint_dir).parent, key, f"the {algorithm} search") if locked
+          else contextlib.nullcontext()):
+        if results is not None and (r := _stored(results, config, algorithm)) is not None:
+            return r   # finished meanwhile
+        return _optimize(config, key, arch, data, results, device, checkpoint_dir, progress)
+
+# %% ../nbs/15_optimize.ipynb #01c203be
+def optimize(algorithm: str,                         # a key of `OPTIMIZERS`
+             arch: Arch,                             # the network to optimize
+             data: ImageTensorDataset | FolderData,  # training images, already projected
+             target_flops: float | None = None,      # target FLOPs (default: those of `arch`)
+             seed: int = 0,                          # the search's random seed
+             results=None,                           # store: return a stored run, record a new one
+             device="cpu",                           # where the search runs
+             divisor: int = 1,                       # every width a multiple of this
+             checkpoint_dir=None,                    # checkpoint every epoch there, resume from it
+             progress: bool = True,                  # rank 0 prints one line per finished epoch
+             **cfg) -> OptimizeResult:               # the algorithm's settings
+    """Optimize the widths of `arch` on `data` with `algorithm` at `target_flops` (default: FLOPs
+    of `arch`). With `checkpoint_dir`, the search checkpoints every epoch there and resumes from its
+    own checkpoint. With `progress`, rank 0 prints one line per finished epoch (losses, expected
+    MMACs, FLOPs spent, seconds)."""
+    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    config = search_config(algorithm, arch, data, target_flops, seed, device, divisor, world, **cfg)
+    return run_search(config, data, results, device, checkpoint_dir, progress)
+
 # %% ../nbs/15_optimize.ipynb #d52ab613
 def _parse_set(items) -> dict:
-    "--set key=value pairs; values are JSON (numbers, true/false, strings in quotes) or plain strings."
+    ("--set key=value pairs; values are JSON (numbers, true/false, strings in quotes) "
+     "or plain strings.")
     out = {}
     for it in items or []:
         k, sep, v = it.partition("=")
@@ -292,40 +348,130 @@ def _parse_set(items) -> dict:
 def get_args_parser() -> argparse.ArgumentParser:
     "`wt-optimize`'s flags: the shared ones (`train.add_run_flags`) and the search's."
     from width_transfer.train import add_run_flags
-    p = argparse.ArgumentParser("wt-optimize",
-                                description="Optimize the widths of a network; one record per search.",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--algorithm", required=True, choices=ALGORITHMS,
-                   help="the width optimizer (see OPTIMIZERS)")
-    add_run_flags(p, OPTIMIZER_PRESETS, "the algorithm's settings of a scale (see OPTIMIZER_PRESETS)")
+    p = argparse.ArgumentParser(
+        "wt-optimize", description="Optimize the widths of a network; one record per search.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--algorithm", default=None, choices=ALGORITHMS,
+                   help="the width optimizer (see OPTIMIZERS); required unless --config")
+    add_run_flags(p, OPTIMIZER_PRESETS,
+                  "the algorithm's settings of a scale (see OPTIMIZER_PRESETS)")
     p.add_argument("--target-flops", type=float, default=None,
                    help="MACs to match (default: the arch's at --resolution)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override one setting (repeatable; values are JSON)")
     p.add_argument("--divisor", type=int, default=1, help="every width a multiple of this")
+    p.add_argument("--config", default=None,
+                   help="a search file (write_search_file): its config is run as it is, on the "
+                   "data it names; the flags that define a search are then refused")
     return p
 
 # %% ../nbs/15_optimize.ipynb #2f953614
 def _checked_args(args):
-    "Check every value of the command line that needs no data (one line each, before anything is loaded)."
+    "Check every value of the command line that needs no data (one line each, before any loading)."
     from width_transfer.train import check_number
     from width_transfer.data import check_fraction
+    if args.algorithm is None:
+        raise ValueError(f"--algorithm is required (one of {', '.join(ALGORITHMS)}), "
+                         f"unless --config gives the whole search")
     for flag in ("width", "depth"): check_number(f"--{flag}", getattr(args, flag))
     if args.resolution is not None: check_number("--resolution", args.resolution, integer=True)
     if args.target_flops is not None: check_number("--target-flops", args.target_flops)
     for flag in ("seed", "data_seed", "workers"):
         check_number(f"--{flag.replace('_', '-')}", getattr(args, flag), low_ok=True, integer=True)
     check_number("--divisor", args.divisor, low=1, low_ok=True, integer=True)
-    if args.data_fraction is None: args.data_fraction = 1.0   # a search sees all the images unless told
+    if args.data_fraction is None: args.data_fraction = 1.0   # all the images unless told
     check_fraction(args.data_fraction)
+
+# %% ../nbs/15_optimize.ipynb #34ba843d
+def load_search_data(dataset: str,                  # a `DATASETS` name ("imagefolder": a folder)
+                     root=None,                     # its folder (None: the dataset's default)
+                     resolution: int | None = None, # image size in px (None: the dataset's)
+                     fraction: float = 1.0,         # class-balanced share of the training images
+                     seed: int = 0,                 # chooses the images kept
+                     workers: int = 4,              # loader processes (image folders only)
+                    ) -> ImageTensorDataset | FolderData:
+    "A search's training images: in memory, or a `FolderData` that reads an image folder."
+    if dataset != "imagefolder":
+        return load_dataset(dataset, "train", root=root, resolution=resolution, fraction=fraction,
+                            seed=seed)
+    if root is None:
+        raise ValueError("imagefolder needs --data-root (data_root in Python): a folder with "
+                         "train/ (one sub-folder per class)")
+    return FolderData.from_root(root, resolution or dataset_info(dataset).resolution, fraction,
+                                seed, workers)
+
+# %% ../nbs/15_optimize.ipynb #29ffc125
+_DATA_KEYS = ("dataset", "root", "resolution", "fraction", "seed")   # `load_search_data`'s
+
+def write_search_file(path,        # the file to write (its folder is made)
+                      config: dict, # the search config, from `search_config`
+                      data: dict,   # how to load its images: `load_search_data`'s arguments
+                     ) -> Path:
+    "Write the file `wt-optimize --config` runs: a search config, its hash, how to load its data."
+    if not isinstance(data, dict) or set(data) != set(_DATA_KEYS):
+        raise ValueError(f"data must be a dict with keys {list(_DATA_KEYS)}, got {data!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(hash=config_hash(config), config=config, data=data), indent=1))
+    return path
+
+# %% ../nbs/15_optimize.ipynb #b374a52a
+def read_search_file(path) -> tuple[dict, dict]:
+    "(config, data) of a file `write_search_file` wrote: its shape and the config's hash checked."
+    try: f = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"--config {path}: not a readable search file ({e})") from None
+    if (not isinstance(f, dict) or set(f) != {"hash", "config", "data"}
+            or not isinstance(f["data"], dict) or set(f["data"]) != set(_DATA_KEYS)):
+        raise ValueError(f"--config {path}: a search file holds hash, config and data (with "
+                         f"{', '.join(_DATA_KEYS)}); write it with write_search_file")
+    if config_hash(f["config"]) != f["hash"]:
+        raise ValueError(f"--config {path}: its config does not match its hash {f['hash']} "
+                         f"(edited after it was written); write it again with write_search_file")
+    return f["config"], f["data"]
+
+# %% ../nbs/15_optimize.ipynb #978f89af
+def _check_data(config: dict, data, spec: dict):
+    "Refuse images whose fingerprint is not the one `config` was made for (before any work)."
+    got = data_fingerprint(data)
+    if got != config["data"]:
+        said = ", ".join(f"{k} {spec[k]!r}" for k in _DATA_KEYS)
+        raise ValueError(f"--config: the images loaded as its file says ({said}) have fingerprint "
+                         f"{got}, but the config was made for images with fingerprint "
+                         f"{config['data']}: the data changed since, or the file's data part is "
+                         f"not its config's; write the file again from the data as it is now")
+
+# %% ../nbs/15_optimize.ipynb #46684f58
+_WITH_CONFIG = ("config", "results", "work_dir", "device", "workers")   # where and how, not what
+
+def _refuse_flags(args):
+    "With --config, refuse every flag that would say which search to run (one line naming them)."
+    p = get_args_parser()
+    given = [f"--{k.replace('_', '-')}" for k, v in vars(args).items()
+             if k not in _WITH_CONFIG and v != p.get_default(k)]
+    if given:
+        raise ValueError(f"{', '.join(given)} cannot be given with --config: its file holds the "
+                         f"whole search (only --results, --work-dir, --device and --workers can)")
+    if args.results is None:
+        raise ValueError("--config needs --results: the store to record the search in")
+
+# %% ../nbs/15_optimize.ipynb #707b38a9
+def _report(store, r: OptimizeResult):
+    "Print where a search's record is, what it cost and the widths it found."
+    resumed = r.record.get("resumed_after_epoch")
+    print(f"record {record_path(store, r.record['config'])}\n"
+          f"cost {r.cost_flops / 1e12:.4g} TFLOPs, {r.wall_s:.0f} s"
+          f"{'' if resumed is None else ', resumed after epoch ' + str(resumed)}\n"
+          f"widths {r.arch.widths()}\narch {r.arch.to_json()}", flush=True)
 
 # %% ../nbs/15_optimize.ipynb #611043f1
 def run_args(args) -> OptimizeResult:
-    "The search `args` (from `get_args_parser`) describe: every value checked before the data is loaded."
+    ("The search `args` (from `get_args_parser`) describe: every value checked before the data "
+     "is loaded.")
     from width_transfer.arch import scale_depth, NETWORKS
-    from width_transfer.data import dataset_info, load_dataset
     from width_transfer.train import _parse_arch
     from width_transfer.device import dist_env, init_distributed, pick_device
+    if args.config is not None: return _run_config(args)
     _checked_args(args)
     info = dataset_info(args.dataset)
     arch = scale_depth(scale_width(_parse_arch(args.arch, info, info.resolution <= 32), args.width),
@@ -337,33 +483,44 @@ def run_args(args) -> OptimizeResult:
     if args.dataset != "imagefolder":   # (an image folder's classes are known once it is read)
         _check_target(args.algorithm, arch, res, settings, target)
         check_search_memory(args.algorithm, arch, res, settings, target,
-                            settings.get("batch_size", 1) // dist_env()[1], pick_device(args.device))
+                            settings.get("batch_size", 1) // dist_env()[1],
+                            pick_device(args.device))
     store = check_store(args.results or Path("results") / args.preset)
     check_writable(Path(args.work_dir) / "checkpoints", "work directory", "--work-dir")
     rank, world, device = init_distributed(args.device)
-    if args.dataset == "imagefolder":
-        if args.data_root is None:
-            raise ValueError("imagefolder needs --data-root: a folder with train/ "
-                             "(one sub-folder per class)")
-        data = FolderData.from_root(args.data_root, res, args.data_fraction, args.data_seed, args.workers)
-        if arch.num_classes != data.info.num_classes:   # a network name: give it the folder's classes
-            arch = (Arch(**{**arch.to_dict(), "num_classes": data.info.num_classes})
-                    if args.arch in NETWORKS else arch)
-    else:
-        data = load_dataset(args.dataset, "train", root=args.data_root, resolution=args.resolution,
-                            fraction=args.data_fraction, seed=args.data_seed)
-    r = optimize(args.algorithm, arch, data, args.target_flops, args.seed, results=store, device=device,
-                 divisor=args.divisor, checkpoint_dir=Path(args.work_dir) / "checkpoints", **cfg)
-    if rank == 0:
-        resumed = r.record.get("resumed_after_epoch")
-        print(f"record {record_path(store, r.record['config'])}\ncost {r.cost_flops / 1e12:.4g} TFLOPs, {r.wall_s:.0f} s"
-              f"{'' if resumed is None else ', resumed after epoch ' + str(resumed)}"
-              f"\nwidths {r.arch.widths()}\narch {r.arch.to_json()}", flush=True)
+    data = load_search_data(args.dataset, args.data_root, args.resolution, args.data_fraction,
+                            args.data_seed, args.workers)
+    if isinstance(data, FolderData) and args.arch in NETWORKS:   # give it the folder's classes
+        arch = Arch(**{**arch.to_dict(), "num_classes": data.info.num_classes})
+    r = optimize(args.algorithm, arch, data, args.target_flops, args.seed, results=store,
+                 device=device, divisor=args.divisor,
+                 checkpoint_dir=Path(args.work_dir) / "checkpoints", **cfg)
+    if rank == 0: _report(store, r)
+    return r
+
+# %% ../nbs/15_optimize.ipynb #9c6d3ed1
+def _run_config(args) -> OptimizeResult:
+    ("The search of `--config FILE`, exactly: its images loaded as the file says and checked "
+     "against the config's fingerprint, then `run_search`.")
+    from width_transfer.train import check_number
+    from width_transfer.device import dist_env, init_distributed
+    _refuse_flags(args)
+    check_number("--workers", args.workers, low_ok=True, integer=True)
+    config, spec = read_search_file(args.config)
+    _check_config(config, dist_env()[1])
+    store = check_store(args.results)
+    check_writable(Path(args.work_dir) / "checkpoints", "work directory", "--work-dir")
+    rank, world, device = init_distributed(args.device)
+    data = load_search_data(**spec, workers=args.workers)
+    _check_data(config, data, spec)
+    r = run_search(config, data, store, device, Path(args.work_dir) / "checkpoints")
+    if rank == 0: _report(store, r)
     return r
 
 # %% ../nbs/15_optimize.ipynb #679a28f8
 def main(argv=None) -> OptimizeResult:
-    "Console entry point (`wt-optimize`, torchrun): exit 2 with one line on bad input, 3 on a divergence."
+    ("Console entry point (`wt-optimize`, torchrun): exit 2 with one line on bad input, "
+     "3 on a divergence.")
     from width_transfer.train import run_cli
     return run_cli("wt-optimize", run_args, get_args_parser().parse_args(argv))
 

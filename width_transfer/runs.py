@@ -5,22 +5,25 @@
 # %% ../nbs/18_runs.ipynb #4b1ece8e
 from __future__ import annotations
 import json, os, subprocess, sys, tempfile, time
+from dataclasses import dataclass
 from functools import lru_cache
 from contextlib import contextmanager
 from pathlib import Path
 import torch
 from .arch import Arch
-from .data import load_dataset
+from .data import ImageTensorDataset
 from .transfer import Projection, extrapolate, STACKINGS
-from .optimize import ALGORITHMS, OPTIMIZER_PRESETS, optimize, search_config, OptimizeResult
+from .optimize import (ALGORITHMS, OPTIMIZER_PRESETS, OptimizeResult, search_config,
+                                     run_search, load_search_data, write_search_file, start_widths)
+from .flops import count_flops
 from .loaders import FolderData
 from .results import stored_divergence, check_store, find_record, config_hash
 from .device import pick_device
-from .scales import get_scale, network, resolution_of
+from .scales import Scale, get_scale, network, resolution_of
 
 # %% auto #0
-__all__ = ['default_store', 'default_work', 'NotRun', 'set_cached_only', 'cached_only', 'same_point', 'label', 'search_key',
-           'search', 'transfer', 'train_argv', 'train']
+__all__ = ['default_store', 'default_work', 'NotRun', 'set_cached_only', 'cached_only', 'same_point', 'label', 'SearchSetup',
+           'search_key', 'search', 'transfer', 'start_only', 'train_argv', 'train']
 
 # %% ../nbs/18_runs.ipynb #1c91778b
 _SMOKE_STORE: dict = {}
@@ -29,29 +32,40 @@ def default_store(scale) -> Path:
     "`results/<scale>`, or one temporary folder per process at the smoke scale."
     s = get_scale(scale)
     if s.name == "smoke":
-        if "dir" not in _SMOKE_STORE: _SMOKE_STORE["dir"] = Path(tempfile.mkdtemp(prefix="wt-smoke-"))
+        if "dir" not in _SMOKE_STORE:
+            _SMOKE_STORE["dir"] = Path(tempfile.mkdtemp(prefix="wt-smoke-"))
         return _SMOKE_STORE["dir"]
     return Path("results") / s.name
 
 def default_work(scale) -> Path:
-    "Where runs checkpoint and lock: `$WT_WORK` or `work/`; at the smoke scale a folder beside its temporary store."
+    ("Where runs checkpoint and lock: `$WT_WORK` or `work/`; at the smoke scale a folder beside "
+     "its temporary store.")
     if "WT_WORK" in os.environ: return Path(os.environ["WT_WORK"])
     return default_store(scale) / "work" if get_scale(scale).name == "smoke" else Path("work")
 
+# %% ../nbs/18_runs.ipynb #a4c79000
 def _wait_if_paused():
+    "Return once the file `$WT_PAUSE_FILE` (if set) does not exist."
     f = os.environ.get("WT_PAUSE_FILE")
     while f and Path(f).exists(): time.sleep(5)
 
 def _say(msg): print(msg, flush=True)
 
+# %% ../nbs/18_runs.ipynb #f4aa39a8
 class NotRun(LookupError):
-    "A run that is not in the results store while `cached_only` forbids starting it (`what`: which run)."
-    def __init__(self, msg: str, what: str | None = None): super().__init__(msg); self.what = what or msg
+    "A run that is not in the results store while `cached_only` forbids starting it."
+    def __init__(self,
+                 msg: str,                # the message
+                 what: str | None = None, # which run (default: the message)
+                ):
+        super().__init__(msg)
+        self.what = what or msg
 
 _CACHED_ONLY = {"on": False}
 
 def set_cached_only(on: bool) -> bool:
-    "From now on `search` and `train` only read the store when `on` (a missing run raises `NotRun`); the old setting."
+    ("From now on `search` and `train` only read the store when `on` (a missing run raises "
+     "`NotRun`); the old setting.")
     before, _CACHED_ONLY["on"] = _CACHED_ONLY["on"], bool(on)
     return before
 
@@ -63,23 +77,37 @@ def cached_only(on: bool = True):
     finally: set_cached_only(before)
 
 def _not_run(what: str, store):
+    "Raise `NotRun` for the run `what` when `cached_only` is on."
     if _CACHED_ONLY["on"]:
-        raise NotRun(f"{what} is not in the store {store} and cached_only is on: run it first (make reproduce, or the "
-                     "notebook without only_cached)", what)
+        raise NotRun(f"{what} is not in the store {store} and cached_only is on: run it first "
+                     "(make reproduce, or the notebook without only_cached)", what)
 
-def _torchrun(what: str, module: str, argv: list, nproc: int, store, config: dict, log_dir) -> dict:
-    "Run `python -m module argv` under torchrun on `nproc` processes, output to a log; the record it stored, or why not."
-    log = Path(log_dir) / f"{what}-{config_hash(config)}.log"; log.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m", module, *argv]
+# %% ../nbs/18_runs.ipynb #f019c7bb
+def _torchrun(kind: str,      # "train" or "optimize": names the log
+              module: str,    # the module to run (`python -m module`)
+              argv: list,     # its command line
+              nproc: int,     # processes
+              store,          # the results store the record goes to
+              config: dict,   # the config whose record the processes write
+              log_dir,        # where the log goes
+              what: str,      # the run, for the messages
+             ) -> dict:
+    "Run `module` under torchrun on `nproc` processes; the record it stored, or why not."
+    log = Path(log_dir) / f"{kind}-{config_hash(config)}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc_per_node={nproc}", "-m", module, *argv]
     with open(log, "w") as f: p = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
     rec = find_record(store, config)
-    if p.returncode or rec is None:
-        lines = open(log).readlines()
-        errors = [l for l in lines if "error" in l.lower() and "Traceback" not in l][:5]
-        raise RuntimeError(f"{'training' if what == 'train' else 'search'} failed (exit {p.returncode}); its output is in "
-                           f"{log}; errors and last lines:\n" + "".join(errors + ["...\n"] + lines[-10:]))
-    return rec
+    if p.returncode == 0 and rec is not None: return rec
+    if (e := stored_divergence(store, config, what)) is not None: raise e from None   # not "failed"
+    lines = open(log).readlines()
+    errors = [l for l in lines if "error" in l.lower() and "Traceback" not in l][:5]
+    raise RuntimeError(f"{'training' if kind == 'train' else 'search'} failed "
+                       f"(exit {p.returncode}); its output is in {log}; errors and last lines:\n"
+                       + "".join(errors + ["...\n"] + lines[-10:]))
 
+# %% ../nbs/18_runs.ipynb #1acefecf
 def same_point(scale, a: Projection, b: Projection) -> bool:
     "Whether two points are the same configuration (a resolution left unset is the dataset's)."
     key = lambda p: (p.width, p.depth, resolution_of(scale, p), p.data_fraction)
@@ -90,120 +118,233 @@ def label(point: Projection) -> str:
     r = f" r{point.resolution}" if point.resolution else ""
     return f"w{point.width:.4g} d{point.depth:g}{r} f{point.data_fraction:.3g}"
 
-@lru_cache(maxsize=6)
-def _train_data(dataset, root, resolution, fraction):
-    if dataset == "imagefolder":
-        if root is None: raise ValueError("the imagefolder dataset needs data_root: a folder with train/ (one sub-folder per class)")
-        return FolderData.from_root(root, resolution, fraction, seed=0)
-    return load_dataset(dataset, "train", root=root, resolution=resolution, fraction=fraction, seed=0)
-
-def _search_setup(scale, algorithm, name, point, seed, data_root, device, nproc, overrides):
-    s = get_scale(scale)
-    if algorithm not in ALGORITHMS: raise ValueError(f"unknown algorithm {algorithm!r}; algorithms: {', '.join(ALGORITHMS)}")
+# %% ../nbs/18_runs.ipynb #e3e25413
+def _search_settings(s: Scale, algorithm: str, name: str, overrides: dict) -> tuple[dict, int]:
+    "(the algorithm's settings for network `name` at scale `s`, the divisor)."
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; algorithms: {', '.join(ALGORITHMS)}")
     if s.optimizer not in OPTIMIZER_PRESETS:
-        raise ValueError(f"no optimizer settings for scale {s.name!r}; OPTIMIZER_PRESETS has {', '.join(OPTIMIZER_PRESETS)}")
-    arch, res = network(s, name, point), resolution_of(s, point)
-    data = _train_data(s.dataset, None if data_root is None else str(data_root), res, point.data_fraction)
+        raise ValueError(f"no optimizer settings for scale {s.name!r}; OPTIMIZER_PRESETS has "
+                         f"{', '.join(OPTIMIZER_PRESETS)}")
     cfg = {**OPTIMIZER_PRESETS[s.optimizer][algorithm], **s.search.get(algorithm, {}), **overrides}
     cfg.setdefault("precision", s.precision_for(name))
     divisor = cfg.pop("divisor", 1)
+    return cfg, divisor
+
+# %% ../nbs/18_runs.ipynb #5d642714
+@lru_cache(maxsize=6)
+def _train_data(dataset: str, root: str | None, resolution: int, fraction: float, seed: int = 0):
+    "`optimize.load_search_data`, kept for the next search at the same point."
+    return load_search_data(dataset, root, resolution, fraction, seed)
+
+# %% ../nbs/18_runs.ipynb #f81cb2e2
+@dataclass(frozen=True, eq=False)
+class SearchSetup:
+    "One search of `search`, built and checked once by `_search_setup`."
+    scale: Scale                           # the scale (its store and work folders)
+    data: ImageTensorDataset | FolderData  # the training images at the point
+    data_spec: dict                        # how to load them (`load_search_data`'s arguments)
+    nproc: int                             # processes (0 or 1: in this process)
+    config: dict                           # the search config (`search_config`): the record's key
+
+    @property
+    def key(self) -> str:
+        "The config's hash: the name of the search's record."
+        return config_hash(self.config)
+
+# %% ../nbs/18_runs.ipynb #c041097a
+def _search_setup(scale, algorithm: str, name: str, point: Projection, seed: int, data_root,
+                  device, nproc: int | None, overrides: dict, arch: Arch | None = None
+                 ) -> SearchSetup:
+    "Check a search's arguments (see `search`), load its images and build its config, once."
+    s = get_scale(scale)
+    cfg, divisor = _search_settings(s, algorithm, name, overrides)
     nproc = s.nproc if nproc is None else nproc
     if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 0:
-        raise ValueError(f"nproc must be an integer >= 0 (0 or 1: search in this process), got {nproc!r}")
-    config = search_config(algorithm, arch, data, seed=seed, device=pick_device(device), divisor=divisor, world=max(nproc, 1), **cfg)
-    return s, arch, res, data, cfg, divisor, nproc, config
+        raise ValueError(f"nproc must be an integer >= 0 (0 or 1: search in this process), "
+                         f"got {nproc!r}")
+    net = network(s, name, point)
+    if arch is None: arch = net
+    elif arch.depths() != net.depths() or arch.name != name:   # other widths only
+        raise ValueError(f"arch must be {name} at {label(point)} with other widths (depths "
+                         f"{net.depths()}), got {arch.name} with depths {arch.depths()}")
+    spec = dict(dataset=s.dataset, root=None if data_root is None else str(data_root),
+                resolution=resolution_of(s, point), fraction=point.data_fraction, seed=0)
+    data = _train_data(**spec)
+    config = search_config(algorithm, arch, data, seed=seed, device=pick_device(device),
+                           divisor=divisor, world=max(nproc, 1), **cfg)
+    return SearchSetup(s, data, spec, nproc, config)
 
-def search_key(scale, algorithm: str, name: str, point: Projection, seed: int = 0, data_root=None, device="auto",
-               nproc: int | None = None, **overrides) -> dict:
-    "The config that `search` with these arguments keys its record by (`results.find_record` finds it); nothing runs."
-    return _search_setup(scale, algorithm, name, point, seed, data_root, device, nproc, overrides)[-1]
+# %% ../nbs/18_runs.ipynb #344787e1
+def search_key(scale,                     # a `SCALES` name or a `Scale`
+               algorithm: str,            # a key of `OPTIMIZERS`
+               name: str,                 # the network (a `NETWORKS` name)
+               point: Projection,         # where it is searched
+               seed: int = 0,             # the search's seed
+               data_root=None,            # the dataset's folder (None: its default)
+               device="auto",             # where it would run ("auto" precision depends on it)
+               nproc: int | None = None,  # processes (None: the scale's)
+               arch: Arch | None = None,  # other widths of the network at `point` (None: its own)
+               **overrides) -> dict:      # settings that win over the scale's
+    ("The config that `search` with these arguments keys its record by (`results.find_record` "
+     "finds it); nothing runs.")
+    setup = _search_setup(scale, algorithm, name, point, seed, data_root, device, nproc, overrides,
+                          arch)
+    return setup.config
 
-def search(scale, algorithm: str, name: str, point: Projection, seed: int = 0, results=None, data_root=None,
-           device="auto", nproc: int | None = None, log_dir="work/logs", **overrides):
-    """Width optimization of network `name` at `point` with the scale's settings (`overrides` win); cached.
-    With more than one process (`nproc`, default the scale's) it runs `wt-optimize` under torchrun."""
-    s, arch, res, data, cfg, divisor, nproc, config = _search_setup(scale, algorithm, name, point, seed, data_root, device,
-                                                                    nproc, overrides)
-    store = check_store(results or default_store(s))
-    work = default_work(s)
+# %% ../nbs/18_runs.ipynb #3266d03b
+def _cached(store, config: dict, what: str) -> dict | None:
+    "The record of `config` in `store`, or None when it may run (`what`: the run, in messages)."
     rec = find_record(store, config)
-    what = f"the {algorithm} search of {name} at {label(point)} (seed {seed})"
-    if rec is None and (e := stored_divergence(store, config, what)) is not None: raise e   # a stored result: not run again
-    if rec is None: _not_run(f"the {algorithm} search of {name} at {label(point)} (seed {seed}, config {config_hash(config)})", store)
-    t0 = time.time()
-    if rec is None and nproc <= 1:
-        _wait_if_paused()
-        r = optimize(algorithm, arch, data, seed=seed, results=store, device=pick_device(device), divisor=divisor,
-                     checkpoint_dir=work / "checkpoints", **cfg)   # a killed search resumes
+    if rec is None and (e := stored_divergence(store, config, what)) is not None: raise e
+    if rec is None: _not_run(f"{what[:-1]}, config {config_hash(config)})", store)
+    return rec
+
+# %% ../nbs/18_runs.ipynb #1d22c6a2
+def _under_torchrun(st: SearchSetup, # the search
+                    store,           # the results store
+                    device,          # "auto", "cpu", "cuda" or a torch device
+                    log_dir,         # where its file and log go
+                    what: str,       # the search, for the messages
+                   ) -> dict:
+    "Run the search `st` with `wt-optimize --config` under torchrun on `st.nproc` processes."
+    f = write_search_file(Path(log_dir) / f"optimize-{st.key}.json", st.config, st.data_spec)
+    dev = device if device in ("auto", "cpu", "cuda") else torch.device(device).type
+    argv = ["--config", str(f), "--results", str(store), "--work-dir", str(default_work(st.scale)),
+            "--device", dev]
+    return _torchrun("optimize", "width_transfer.optimize", argv, st.nproc, store, st.config,
+                     log_dir, what)
+
+# %% ../nbs/18_runs.ipynb #fcf23e3f
+def search(scale,                     # a `SCALES` name or a `Scale`
+           algorithm: str,            # a key of `OPTIMIZERS`
+           name: str,                 # the network (a `NETWORKS` name)
+           point: Projection,         # where it is searched
+           seed: int = 0,             # the search's seed
+           results=None,              # the results store (default: `default_store(scale)`)
+           data_root=None,            # the dataset's folder (None: its default)
+           device="auto",             # where it runs
+           nproc: int | None = None,  # processes (None: the scale's; more than 1: torchrun)
+           log_dir="work/logs",       # where a torchrun search writes its file and log
+           arch: Arch | None = None,  # other widths of the network at `point` (None: its own)
+           **overrides) -> OptimizeResult:   # settings that win over the scale's
+    """Width optimization of network `name` at `point` with the scale's settings (`overrides`
+    win); cached. With more than one process it runs `wt-optimize --config` under torchrun."""
+    st = _search_setup(scale, algorithm, name, point, seed, data_root, device, nproc, overrides,
+                       arch)
+    store = check_store(results or default_store(st.scale))
+    given = "" if arch is None else " (given widths)"
+    what = f"the {algorithm} search of {name}{given} at {label(point)} (seed {seed})"
+    rec, t0 = _cached(store, st.config, what), time.time()
+    if rec is None: _wait_if_paused()
+    if rec is None and st.nproc <= 1:   # in this process; a killed search resumes
+        r = run_search(st.config, st.data, store, pick_device(device),
+                       default_work(st.scale) / "checkpoints")
     else:
-        if rec is None:
-            _wait_if_paused()
-            argv = ["--algorithm", algorithm, "--arch", arch.to_json(), "--dataset", s.dataset, "--resolution", str(res),
-                    "--data-fraction", repr(point.data_fraction), "--seed", str(seed), "--preset", s.optimizer,
-                    "--results", str(store), "--work-dir", str(work), "--divisor", str(divisor),
-                    "--device", device if device in ("auto", "cpu", "cuda") else torch.device(device).type]
-            for k, v in cfg.items(): argv += ["--set", f"{k}={json.dumps(v)}"]
-            if data_root: argv += ["--data-root", str(data_root)]
-            try: rec = _torchrun("optimize", "width_transfer.optimize", argv, nproc, store, config, log_dir)
-            except RuntimeError:   # the processes recorded a divergence: say so, not just "failed"
-                if (e := stored_divergence(store, config, what)) is None: raise
-                raise e from None
-        r = OptimizeResult(Arch(**rec["arch"]), rec["cost_flops"], rec["wall_s"], rec["trace"], rec)
+        r = OptimizeResult.from_record(
+            rec if rec is not None else _under_torchrun(st, store, device, log_dir, what))
     ran = time.time() - t0 >= 0.5 * r.wall_s   # a cached result comes back at once
-    _say(f"  search {algorithm:9s} {name} {label(point)} seed {seed}: {'ran' if ran else 'cached'}, "
-         f"cost {r.cost_flops / 1e12:.3g} TFLOPs, {r.wall_s:.0f} s")
+    _say(f"  search {algorithm:9s} {name}{given} {label(point)} seed {seed}: "
+         f"{'ran' if ran else 'cached'}, cost {r.cost_flops / 1e12:.3g} TFLOPs, {r.wall_s:.0f} s")
     return r
 
-def transfer(scale, algorithm: str, name: str, source: Projection, target: Projection, seed: int = 0,
-             stacking: str = "average", results=None, data_root=None, nproc: int | None = None, **overrides):
+# %% ../nbs/18_runs.ipynb #9f744ed1
+def transfer(scale,                     # a `SCALES` name or a `Scale`
+             algorithm: str,            # a key of `OPTIMIZERS`
+             name: str,                 # the network (a `NETWORKS` name)
+             source: Projection,        # where the widths are searched
+             target: Projection,        # where they are used
+             seed: int = 0,             # the search's seed
+             stacking: str = "average", # how widths are extrapolated to more blocks (`STACKINGS`)
+             results=None,              # the results store (default: `default_store(scale)`)
+             data_root=None,            # the dataset's folder (None: its default)
+             nproc: int | None = None,  # processes of the search (None: the scale's)
+             **overrides) -> tuple[Arch, OptimizeResult]:   # settings that win over the scale's
     "(widths for the target found on `source` and extrapolated, the search's OptimizeResult)."
     s = get_scale(scale)
-    if stacking not in STACKINGS: raise ValueError(f"stacking must be one of {STACKINGS}, got {stacking!r}")
+    if stacking not in STACKINGS:
+        raise ValueError(f"stacking must be one of {STACKINGS}, got {stacking!r}")
     r = search(s, algorithm, name, source, seed, results, data_root, nproc=nproc, **overrides)
     if source == target: return r.arch, r
     return extrapolate(r.arch, network(s, name, source), network(s, name, target), stacking,
                        resolution=resolution_of(s, target)), r
 
+# %% ../nbs/18_runs.ipynb #12138a59
+def start_only(scale,                     # a `SCALES` name or a `Scale`
+               algorithm: str,            # a key of `OPTIMIZERS`
+               name: str,                 # the network (a `NETWORKS` name)
+               point: Projection,         # where the search would run
+               arch: Arch | None = None,  # other widths of the network at `point` (None: its own)
+               **overrides) -> Arch:      # settings that win over the scale's
+    "The widths `search` with these arguments would return with no step: its start, fitted."
+    s = get_scale(scale)
+    cfg, _ = _search_settings(s, algorithm, name, overrides)
+    arch = network(s, name, point) if arch is None else arch
+    res = resolution_of(s, point)
+    return start_widths(algorithm, arch, res, count_flops(arch, res), **cfg)
+
 # %% ../nbs/18_runs.ipynb #0ca8e265
-def train_argv(scale, arch: Arch, point: Projection, seed: int, results=None, data_root=None) -> list[str]:
+def train_argv(scale,               # a `SCALES` name or a `Scale`
+               arch: Arch,          # the widths to train
+               point: Projection,   # the configuration it is trained at
+               seed: int,           # the training's seed
+               results=None,        # the results store (default: `default_store(scale)`)
+               data_root=None,      # the dataset's folder (None: its default)
+              ) -> list[str]:
     "The `wt-train` command line that trains `arch` at the target configuration `point`."
     s = get_scale(scale)
-    argv = ["--arch", arch.to_json(), "--dataset", s.dataset, "--resolution", str(resolution_of(s, point)),
-            "--data-fraction", repr(point.data_fraction), "--preset", s.train["preset"], "--seed", str(seed),
-            "--results", str(results or default_store(s)), "--precision", s.precision_for(arch.name), "--quiet",
+    argv = ["--arch", arch.to_json(), "--dataset", s.dataset,
+            "--resolution", str(resolution_of(s, point)),
+            "--data-fraction", repr(point.data_fraction), "--preset", s.train["preset"],
+            "--seed", str(seed), "--results", str(results or default_store(s)),
+            "--precision", s.precision_for(arch.name), "--quiet",
             "--work-dir", str(default_work(s))]
     if data_root: argv += ["--data-root", str(data_root)]
     return argv
 
-def train(scale, arch: Arch, point: Projection, seed: int = 0, results=None, nproc: int | None = None,
-          data_root=None, log_dir="work/logs") -> dict:
-    "Train `arch` from scratch at `point` with the scale's recipe (torchrun, `nproc` processes); its record."
+# %% ../nbs/18_runs.ipynb #dc0f60d7
+def _train_under_torchrun(s: Scale,   # the scale
+                          cfg: dict,  # the training config (`train.make_config`)
+                          store,      # the results store
+                          data_root,  # the dataset's folder (None: its default)
+                          nproc: int, # processes
+                          log_dir,    # where its config file and log go
+                          what: str,  # the training, for the messages
+                         ) -> dict:
+    "Run the training `cfg` with `wt-train --config` under torchrun on `nproc` processes."
+    cfg_file = Path(log_dir) / f"train-{config_hash(cfg)}.json"
+    cfg_file.parent.mkdir(parents=True, exist_ok=True)
+    cfg_file.write_text(json.dumps(cfg))
+    argv = ["--config", str(cfg_file), "--preset", s.train["preset"], "--results", str(store),
+            "--quiet", "--work-dir", str(default_work(s))]
+    if data_root: argv += ["--data-root", str(data_root)]
+    return _torchrun("train", "width_transfer.train", argv, nproc, store, cfg, log_dir, what)
+
+# %% ../nbs/18_runs.ipynb #b190a57d
+def train(scale,                     # a `SCALES` name or a `Scale`
+          arch: Arch,                # the widths to train
+          point: Projection,         # the configuration it is trained at
+          seed: int = 0,             # the training's seed
+          results=None,              # the results store (default: `default_store(scale)`)
+          nproc: int | None = None,  # processes (None: the scale's; 0: in this process)
+          data_root=None,            # the dataset's folder (None: its default)
+          log_dir="work/logs",       # where a torchrun training writes its config and log
+         ) -> dict:
+    ("Train `arch` from scratch at `point` with the scale's recipe (torchrun, `nproc` processes); "
+     "its record.")
     from width_transfer.train import get_args_parser, make_config, run as train_run
-    from width_transfer.device import pick_device
-    from width_transfer.results import config_hash
     s = get_scale(scale)
     nproc = s.nproc if nproc is None else nproc
     if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 0:
         raise ValueError(f"nproc must be an integer >= 0 (0: train in this process), got {nproc!r}")
     store = check_store(results or default_store(s))
     args = get_args_parser().parse_args(train_argv(s, arch, point, seed, store, data_root))
-    cfg = make_config(args, pick_device(args.device), world=max(nproc, 1))   # built once: the run is given it
-    rec = find_record(store, cfg)
-    if rec is not None: return rec
+    cfg = make_config(args, pick_device(args.device), world=max(nproc, 1))   # built once
     what = f"the training of {arch.name} at {label(point)} (seed {seed})"
-    if (e := stored_divergence(store, cfg, what)) is not None: raise e   # a stored result: not run again
-    _not_run(f"{what[:-1]}, config {config_hash(cfg)})", store)
+    if (rec := _cached(store, cfg, what)) is not None: return rec
     _wait_if_paused()
-    if nproc == 0: rec = train_run(args, cfg)
-    else:
-        cfg_file = Path(log_dir) / f"train-{config_hash(cfg)}.json"
-        cfg_file.parent.mkdir(parents=True, exist_ok=True); cfg_file.write_text(json.dumps(cfg))
-        argv = ["--config", str(cfg_file), "--preset", s.train["preset"], "--results", str(store), "--quiet",
-                "--work-dir", str(default_work(s))]
-        if data_root: argv += ["--data-root", str(data_root)]
-        try: rec = _torchrun("train", "width_transfer.train", argv, nproc, store, cfg, log_dir)
-        except RuntimeError:   # the processes recorded a divergence: say so, not just "failed"
-            if (e := stored_divergence(store, cfg, what)) is None: raise
-            raise e from None
-    _say(f"  train  {arch.name} {label(point)} seed {seed}: top-1 {rec['top1']:.2f}%, {rec['train_s']:.0f} s")
+    rec = (train_run(args, cfg) if nproc == 0
+           else _train_under_torchrun(s, cfg, store, data_root, nproc, log_dir, what))
+    _say(f"  train  {arch.name} {label(point)} seed {seed}: top-1 {rec['top1']:.2f}%, "
+         f"{rec['train_s']:.0f} s")
     return rec
