@@ -131,6 +131,11 @@ def study(scale,                        # a scale or its name (`scales.SCALES`)
                     vs_uniform=m - u_mean, uniform_std=u_std,
                     beyond_uniform_std=abs(m - u_mean) > u_std if len(uni) > 1 else None,
                     overhead_flops=cost, overhead_s=sec,
+                    # AutoSlim's split: supernet training and greedy slimming (others: nan)
+                    overhead_flops_supernet=(r.record or {}).get("cost_flops_supernet", math.nan)
+                    if r else math.nan,
+                    overhead_flops_greedy=(r.record or {}).get("cost_flops_greedy", math.nan)
+                    if r else math.nan,
                     overhead_vs_training=cost / uni[0]["train_flops"],
                     saving_pct=100 * (1 - cost / d.cost_flops) if d and cost else float("nan"),
                     saving_factor=d.cost_flops / cost if d and cost else float("nan"),
