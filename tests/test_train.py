@@ -265,12 +265,20 @@ def test_config_file_is_the_run_the_flags_describe(tmp_path):
     cfg = make_config(get_args_parser().parse_args([*BASE, "--epochs", "1"]))
     f = tmp_path / "cfg.json"
     f.write_text(json.dumps(cfg))
-    train(tmp_path, "--config", str(f))
+
+    def given(tmp, *extra):   # the config alone: what defines the run comes from the file
+        cmd = [PY, "-m", "width_transfer.train", "--config", str(f), "--preset", "smoke", "--quiet",
+               "--results", str(tmp / "results"), "--work-dir", str(tmp / "work"), *extra]
+        return subprocess.run(cmd, capture_output=True, text=True, env=env(), timeout=600)
+    p = given(tmp_path)
+    assert p.returncode == 0, p.stderr[-3000:]
     (rec,) = records(tmp_path)
     assert rec["hash"] == config_hash(cfg) and rec["config"] == cfg
+    p = given(tmp_path / "e", "--epochs", "2", "--arch", "resnet50")   # would be ignored: refused
+    assert p.returncode == 2 and "--arch, --epochs cannot be given with it" in p.stderr, p.stderr
     f.write_text(json.dumps({**cfg, "version": 99}))
-    p = train(tmp_path / "v", "--config", str(f), check=False)
+    p = given(tmp_path / "v")
     assert p.returncode == 2 and "engine version 99" in p.stderr
     f.write_text(json.dumps({**cfg, "world_size": 2}))
-    p = train(tmp_path / "w", "--config", str(f), check=False)
+    p = given(tmp_path / "w")
     assert p.returncode == 2 and "for 2 processes, this run has 1" in p.stderr

@@ -26,8 +26,9 @@ from .results import (check_store, check_writable, find_record, record_path,
                                     record_divergence, stored_divergence)
 
 # %% auto #0
-__all__ = ['PRESETS', 'PAPER_EPOCHS', 'ENGINE_VERSION', 'lr_at', 'param_groups', 'train_one_epoch', 'evaluate', 'check_number',
-           'make_config', 'add_run_flags', 'get_args_parser', 'load_data', 'check_config', 'run', 'run_cli', 'main']
+__all__ = ['PRESETS', 'PAPER_EPOCHS', 'ENGINE_VERSION', 'RUN_FLAGS', 'lr_at', 'param_groups', 'train_one_epoch', 'evaluate',
+           'check_number', 'make_config', 'add_run_flags', 'get_args_parser', 'load_data', 'check_config', 'run',
+           'run_cli', 'main']
 
 # %% ../nbs/08_train.ipynb #14d30bd0
 PRESETS = {
@@ -338,8 +339,20 @@ def check_config(cfg: dict,  # the config, as `make_config` made it
     return cfg
 
 # %% ../nbs/08_train.ipynb #948c7d92
+# what a config defines: refused beside --config (they would be silently ignored)
+RUN_FLAGS = ("arch", "width", "depth", "dataset", "resolution", "data_fraction", "data_seed",
+             "seed", "epochs", "batch_size", "lr", "wd", "precision", "channels_last", "compile")
+
 def _config(args, device, config=None) -> dict:
     "The run's config: `config` (or `--config`'s file) checked, else built from the flags."
+    if args.config is not None:
+        p = get_args_parser()
+        given = [f for f in RUN_FLAGS if getattr(args, f, None) != p.get_default(f)]
+        if given:
+            flags = ", ".join("--" + f.replace("_", "-") for f in given)
+            raise ValueError(f"--config defines the run: {flags} cannot be given with it"
+                             " (only --results, --work-dir, --device, "
+                             "--workers, --data-root, --download, --resume, --preset, --quiet)")
     if config is None and args.config is not None:
         try: config = json.loads(Path(args.config).read_text())
         except (OSError, ValueError) as e:
