@@ -203,6 +203,8 @@ def search_config(algorithm: str,                    # a key of `OPTIMIZERS`
         raise ValueError(f"batch_size {settings['batch_size']} (the global batch) is not divisible "
                          f"by the {world} processes")
     _check_target(algorithm, arch, res, settings, target)
+    if hasattr(mod, "check_data"):   # settings that depend on the data (AutoSlim's scoring set)
+        mod.check_data(settings, data)
     if divisor > 1:   # reachable at all? (raises why not)
         fit_widths(arch, arch.widths(), target, res, 0.01, divisor)
     sup = scale_width(arch, settings.get("widen", 1.0))

@@ -136,6 +136,9 @@ def study(scale,                        # a scale or its name (`scales.SCALES`)
                     if r else math.nan,
                     overhead_flops_greedy=(r.record or {}).get("cost_flops_greedy", math.nan)
                     if r else math.nan,
+                    # MorphNet's sweep: the alive fraction it reached (others: nan)
+                    alive_fraction=(r.trace[-1].get("alive_fraction", math.nan)
+                                    if r and r.trace else math.nan),
                     overhead_vs_training=cost / uni[0]["train_flops"],
                     saving_pct=100 * (1 - cost / d.cost_flops) if d and cost else float("nan"),
                     saving_factor=d.cost_flops / cost if d and cost else float("nan"),

@@ -25,7 +25,7 @@ from ..loaders import make_loader
 from ..device import autocast_for
 
 # %% auto #0
-__all__ = ['VERSION', 'SCORE_IMAGES', 'settings', 'scoring_images', 'group_levels', 'snap_widths', 'split_heldout',
+__all__ = ['VERSION', 'SCORE_IMAGES', 'settings', 'scoring_images', 'check_data', 'group_levels', 'snap_widths', 'split_heldout',
            'fixed_batches', 'calibration_indices', 'train_supernet', 'heldout_score', 'score_widths', 'greedy_slim',
            'run']
 
@@ -90,6 +90,12 @@ def scoring_images(held: int, score_images: int | None) -> int:
                          f"use at most {held}, raise heldout, or leave it None (up to "
                          f"{SCORE_IMAGES}, all of them if fewer)")
     return score_images
+
+def check_data(st: dict, data) -> int:
+    ("Refuse `st`'s `score_images` for `data` before any work (`optimize.search_config` calls "
+     "it); the scoring images.")
+    return scoring_images(len(class_balanced_indices(torch.as_tensor(data.labels),
+                                                     st["heldout"], 0)), st["score_images"])
 
 # %% ../../nbs/12_autoslim.ipynb #b10cdfa6
 def group_levels(max_width: int, bins: int, min_bin: int) -> list[int]:
@@ -259,7 +265,8 @@ def greedy_slim(model: nn.Module,           # the trained supernet
         scores = torch.zeros(len(shrinks), 2, dtype=torch.float64, device=session.device)
         for j, (g, w) in enumerate(shrinks):
             if j % session.world == session.rank:
-                scores[j] = torch.tensor(score_widths(model, gates, w, calib, score, None, device))
+                scores[j] = torch.tensor(score_widths(model, gates, w, calib, score, None, device),
+                                         dtype=torch.float64)
             # every candidate once, whichever process scored it
             meter.eval(gates.sub_arch(w), n_eval)
         if session.world > 1: dist.all_reduce(scores)
@@ -306,9 +313,9 @@ def run(arch: Arch,                 # the architecture to re-width
     train_supernet(model, gates, loader, {**st, "_prec": prec}, meter, trace,
                    torch.Generator().manual_seed(seed + 1), device, session)
     meter.mark("supernet")
-    with autocast_for(device, prec):
-        widths = greedy_slim(model, gates, target, res, calib, score, st["bins"], st["min_bin"],
-                             meter, trace, device, session)
+    # scored in fp32: bf16 logits would round the cross-entropy by more than candidates differ
+    widths = greedy_slim(model, gates, target, res, calib, score, st["bins"], st["min_bin"],
+                         meter, trace, device, session)
     meter.mark("greedy")
     gates.remove()
     slim = gates.sub_arch(widths)

@@ -46,9 +46,10 @@ def settings(strength: float = 10.0,      # the sweep's first strength, x 1 / th
     if not 0 < alive_fraction < 1:
         raise ValueError(f"alive_fraction must be in (0, 1) (the alive network's FLOPs over the "
                          f"target's), got {alive_fraction!r}")
-    if not 0 < tolerance < min(alive_fraction, 1 - alive_fraction):
-        raise ValueError(f"tolerance must be in (0, {min(alive_fraction, 1 - alive_fraction):g}) "
-                         f"(inside (0, 1) around alive_fraction), got {tolerance!r}")
+    if not 0 < tolerance <= 0.05 or tolerance >= min(alive_fraction, 1 - alive_fraction):
+        raise ValueError(f"tolerance must be in (0, 0.05] and below "
+                         f"{min(alive_fraction, 1 - alive_fraction):g} (inside (0, 1) around "
+                         f"alive_fraction), got {tolerance!r}")
     if isinstance(probes, bool) or not isinstance(probes, int) or probes < 1:
         raise ValueError(f"probes must be an integer >= 1, got {probes!r}")
     return dict(strength=float(strength), threshold=float(threshold), epochs=int(epochs),
@@ -153,12 +154,13 @@ def next_strength(history: list,        # (strength, alive fraction) of every pr
                   factor: float = 4.0,  # the step until the goal is bracketed
                  ) -> float:
     "The next probe's strength: x or / `factor` until `goal` is bracketed, then log-log interpolation."
-    above = [(s, f) for s, f in history if f > goal]    # too much alive: a stronger probe
-    below = [(s, f) for s, f in history if f <= goal]
-    if not below: return max(s for s, _ in above) * factor
-    if not above: return min(s for s, _ in below) / factor
-    (s1, f1), (s2, f2) = max(above), min(below)        # the bracket's ends
-    if s2 <= s1: return math.sqrt(s1 * s2) if s2 < s1 else s1 * 1.5   # noise: not monotone
+    h = sorted(history)                                  # by strength
+    if all(f > goal for _, f in h): return h[-1][0] * factor   # too much alive: stronger
+    if all(f <= goal for _, f in h): return h[0][0] / factor
+    # neighbours in strength on both sides of the goal (with noise there may be several pairs:
+    # the one whose fractions are closest); the new strength is strictly inside their interval
+    pairs = [(a, b) for a, b in zip(h, h[1:]) if (a[1] > goal) != (b[1] > goal)]
+    (s1, f1), (s2, f2) = min(pairs, key=lambda p: abs(p[0][1] - p[1][1]))
     t = (math.log(f1) - math.log(goal)) / (math.log(f1) - math.log(f2))
     t = min(max(t, 0.1), 0.9)
     return math.exp(math.log(s1) + t * (math.log(s2) - math.log(s1)))
@@ -207,6 +209,12 @@ def run(arch: Arch,                       # the network whose widths MorphNet le
     if len(loader) == 0:
         raise ValueError(f"{len(data)} images are fewer than one batch of {st['batch_size']}")
     goal, probes, strength = st["alive_fraction"], [], st["strength"]
+    lo = arch_flops(arch_with_group_widths(arch, [1] * len(arch.tied_groups())), res)
+    if not lo < goal * target < arch_flops(arch, res):   # before any probe
+        raise ValueError(f"alive_fraction {goal:g} of the target ({target:,.0f} FLOPs) is outside "
+                         f"what the network can keep alive: more than {lo:,} (one channel per "
+                         f"group) and less than {arch_flops(arch, res):,} (all of it); lower "
+                         f"alive_fraction or the target")
     for i in range(st["probes"]):   # every probe's training counts in the cost
         p = probe(arch, loader, res, target, strength, {**st, "_prec": prec, "_cl": cl}, seed,
                   meter, trace, session.part(f"probe{i + 1}"), device)
