@@ -19,7 +19,8 @@ from ..search import CostMeter, Session, kd_loss, resolve_precision, _check_prec
 
 # %% auto #0
 __all__ = ['VERSION', 'settings', 'network_defaults', 'ChannelGrid', 'channel_grid', 'MarkovChannels', 'flops_loss', 'fit_chain',
-           'set_logits', 'init_logits', 'init_logits_uniform', 'init_chains', 'start_arch', 'cosine', 'run']
+           'set_logits', 'init_logits', 'init_logits_uniform', 'init_chains', 'start_chains', 'start_arch', 'cosine',
+           'run']
 
 # %% ../../nbs/11_dmcp.ipynb #f0c28c44
 # VERSION: of this optimizer's mechanism; raise it when its behaviour changes (older records stay
@@ -315,16 +316,24 @@ def init_chains(mc: MarkovChannels,   # the chains, set in place
     else: set_logits(mc, 0.0)
 
 # %% ../../nbs/11_dmcp.ipynb #ae9caf5b
+def start_chains(arch: Arch,        # the network whose widths are searched
+                 resolution: int,   # input resolution
+                 target: float,     # the target MACs
+                 st: dict,          # `settings`
+                ) -> MarkovChannels:
+    "The chains of the `widen` x supernet of `arch` on `st`'s grid, started as `st` says."
+    mc = MarkovChannels(scale_width(arch, st["widen"]), resolution, st["widen"], st["min_width"],
+                        st["step"], st["grid"] == "even")
+    init_chains(mc, arch, target / 1e6, st)
+    return mc
+
 def start_arch(arch: Arch,        # the network whose widths are searched
                resolution: int,   # input resolution
                target: float,     # the target MACs
                st: dict,          # `settings`
               ) -> Arch:
     "The widths a search returns with no step: its start's expected channels, fitted to `target`."
-    sup = scale_width(arch, st["widen"])
-    mc = MarkovChannels(sup, resolution, st["widen"], st["min_width"], st["step"],
-                        st["grid"] == "even")
-    init_chains(mc, arch, target / 1e6, st)
+    mc = start_chains(arch, resolution, target, st)
     with torch.no_grad(): E = [float(e) for e in mc.expected_channels()]
     return fit_widths(arch, [E[g] for g in mc.index_group], target, resolution)
 
@@ -357,10 +366,8 @@ def run(arch: Arch,                       # the network whose widths are searche
     model = build_model(sup).to(
         device, memory_format=torch.channels_last if cl else torch.contiguous_format)
     gates = Gates(model, sup)
-    mc = MarkovChannels(sup, res, st["widen"], st["min_width"], st["step"],
-                        st["grid"] == "even").to(device)
+    mc = start_chains(arch, res, target, st).to(device)
     T = target / 1e6
-    init_chains(mc, arch, T, st)
     with torch.no_grad(): start_ch = [float(e) for e in mc.expected_channels()]
     loader = session.loader(data, st["batch_size"], seed, cl)
     nb = len(loader)
