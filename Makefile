@@ -9,7 +9,7 @@ FMNIST := /usr/share/datasets/fashion-mnist
 export OMP_NUM_THREADS ?= 2
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: all install data test check-export nbtest pytest reproduce demo optimizers clean-nbs export migrate
+.PHONY: all install data test check-export nbtest pytest reproduce demo optimizers clean-nbs export migrate readme
 
 all: test
 
@@ -50,9 +50,16 @@ pytest: install data
 
 test: check-export nbtest pytest
 
+# README.md is nbs/index.ipynb executed and rendered (tests/test_docs.py checks that the two agree and runs
+# every python block of README.md and docs/*.md).
+readme: install data
+	cd nbs && WT_WORK=$$(mktemp -d) ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace index.ipynb
+	$(BIN)/nbdev_clean --fname nbs/index.ipynb
+	$(BIN)/python -m nbconvert --to markdown --stdout nbs/index.ipynb > README.md
+
 demo: install data
 	@mkdir -p work/executed figures
-	$(BIN)/papermill -k python3 nbs/index.ipynb work/executed/index.ipynb -p save_to figures/pipeline_demo.png
+	$(BIN)/papermill -k python3 nbs/pipeline_demo.ipynb work/executed/pipeline_demo.ipynb -p save_to figures/pipeline_demo.png
 
 # The paper's figures and table (nbs/paper), in an order that reuses the runs before it. Each notebook is executed
 # with papermill at $(SCALE) (cpu by default; gpu, paper) and writes figures/<id>.png and .csv (figures/<scale>/<id>

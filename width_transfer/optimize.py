@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse, contextlib, hashlib, inspect, json, math, os, sys
 from dataclasses import dataclass
 from pathlib import Path
+from fastcore.docments import docments
 import torch
 import torch.distributed as dist
 from .arch import Arch, scale_width
@@ -24,7 +25,8 @@ from .results import (config_hash, find_record, save_record, record_path,
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'ALGORITHMS', 'OPTIMIZER_PRESETS', 'Optimizer', 'OptimizeResult', 'data_fingerprint',
            'check_search_memory', 'check_settings', 'start_widths', 'search_config', 'run_search', 'optimize',
-           'get_args_parser', 'load_search_data', 'write_search_file', 'read_search_file', 'run_args', 'main']
+           'settings_help', 'HelpFormatter', 'get_args_parser', 'load_search_data', 'write_search_file',
+           'read_search_file', 'run_args', 'main']
 
 # %% ../nbs/15_optimize.ipynb #af1f1888
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ def _module(algorithm: str):
 # chosen so that structure learning keeps about a third of the FLOPs (measured: 31%); since
 # MorphNet v2 it is only the sweep's first strength (`alive_fraction` sets the sparsity).
 # DMCP at cpu: 10x the original's architecture lr (5 -> 1) and at least 1,000 architecture steps
-# (7 epochs of the 60,000 images): four ResNet18 searches, two starts x two seeds, agree at
+# (7 epochs of the target's 20,000 images): four ResNet18 searches, two starts x two seeds, agree at
 # pairwise r 0.92-0.98; 312 steps at lr 0.5 or 5 did not (nbs/paper/dmcp_starts, README).
 OPTIMIZER_PRESETS = {
     "smoke": dict(dmcp=dict(epochs=1, batch_size=32, min_arch_steps=2),
@@ -350,22 +352,56 @@ def _parse_set(items) -> dict:
         except json.JSONDecodeError: out[k] = v
     return out
 
+# %% ../nbs/15_optimize.ipynb #c86031cf
+def _shown(v) -> str:
+    "A setting's value as `--set` takes it: JSON (`null`, `true`), a string as it is."
+    return v if isinstance(v, str) else json.dumps(v)
+
+# %% ../nbs/15_optimize.ipynb #7f398dbe
+def settings_help(algorithm: str) -> str:
+    ("The settings `--set` takes for `algorithm`: `key=default`, the comment on that parameter of "
+     "its `settings`, and [the presets that set it instead, by value].")
+    fn = _module(algorithm).settings
+    notes, lines = docments(fn), [f"{algorithm} ({OPTIMIZERS[algorithm].label}):"]
+    for k, prm in inspect.signature(fn).parameters.items():
+        by = {}   # value -> the presets that give it
+        for s, p in OPTIMIZER_PRESETS.items():
+            if k in p[algorithm]: by.setdefault(_shown(p[algorithm][k]), []).append(s)
+        said = "; ".join(f"{', '.join(s)} {v}" for v, s in by.items())
+        line = f"  {k}={_shown(prm.default):<{21 - len(k)}} {notes[k] or ''}"
+        gap = "\n" + " " * 25 if len(line) + len(said) > 97 else " "   # lines of at most 100
+        lines.append(line + (f"{gap}[{said}]" if said else ""))
+    return "\n".join(lines)
+
+# %% ../nbs/15_optimize.ipynb #8ebd33b7
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    "Flags' help with their default said once; the description and epilog as written."
+    def _get_help_string(self, action):
+        h = action.help or ""
+        if "default" in h or action.default is None or action.default == argparse.SUPPRESS: return h
+        return h + " (default: %(default)s)"
+
 # %% ../nbs/15_optimize.ipynb #478e2e2e
 def get_args_parser() -> argparse.ArgumentParser:
-    "`wt-optimize`'s flags: the shared ones (`train.add_run_flags`) and the search's."
+    ("`wt-optimize`'s flags: the shared ones (`train.add_run_flags`) and the search's; every "
+     "algorithm's settings after them.")
     from width_transfer.train import add_run_flags
+    head = ("settings (--set KEY=VALUE, values as JSON: null is None): key=default, what it does,\n"
+            "[the presets that set it instead, by value]")
     p = argparse.ArgumentParser(
         "wt-optimize", description="Optimize the widths of a network; one record per search.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        epilog="\n\n".join([head, *map(settings_help, ALGORITHMS)]),
+        formatter_class=HelpFormatter)
     p.add_argument("--algorithm", default=None, choices=ALGORITHMS,
                    help="the width optimizer (see OPTIMIZERS); required unless --config")
-    add_run_flags(p, OPTIMIZER_PRESETS,
-                  "the algorithm's settings of a scale (see OPTIMIZER_PRESETS)")
+    add_run_flags(p, OPTIMIZER_PRESETS, "the algorithms' settings of a scale (OPTIMIZER_PRESETS; "
+                  "in brackets below; default: %(default)s)")
     p.add_argument("--target-flops", type=float, default=None,
                    help="MACs to match (default: the arch's at --resolution)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override one setting (repeatable; values are JSON)")
-    p.add_argument("--divisor", type=int, default=1, help="every width a multiple of this")
+                   help="override one setting (repeatable; values are JSON; the keys are below)")
+    p.add_argument("--divisor", type=int, default=1,
+                   help="every width a multiple of this (default: %(default)s)")
     p.add_argument("--config", default=None,
                    help="a search file (write_search_file): its config is run as it is, on the "
                    "data it names; the flags that define a search are then refused")

@@ -13,8 +13,8 @@ import pandas as pd
 __all__ = ['STORE_SCHEMA', 'REQUIRED', 'CHECKPOINT_MAGIC', 'CPU_FEATURES', 'identity_fields', 'CorruptRecord', 'LegacyRecord',
            'canonical', 'config_hash', 'record_checksum', 'record_path', 'check_store', 'check_writable', 'load_record',
            'find_record', 'save_record', 'CorruptCheckpoint', 'save_checkpoint', 'load_checkpoint', 'RunLocked',
-           'run_lock', 'git_revision', 'cpu_flags', 'cpu_info', 'provenance', 'Diverged', 'divergence_config',
-           'stored_divergence', 'record_divergence', 'load_results']
+           'run_lock', 'git_revision', 'direct_url_source', 'install_origin', 'cpu_flags', 'cpu_info', 'provenance',
+           'Diverged', 'divergence_config', 'stored_divergence', 'record_divergence', 'load_results']
 
 # %% ../nbs/05_results.ipynb #d66c7acc
 STORE_SCHEMA = 2   # 2: records carry a checksum of their contents and the identity fields below
@@ -256,6 +256,34 @@ def git_revision(path=None) -> str:
         return rev.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError): return "unknown"
 
+# %% ../nbs/05_results.ipynb #1ff90920
+def direct_url_source(d: dict) -> dict:
+    ("Where PEP 610's `direct_url.json` (parsed: `d`) says the package came from: "
+     "`installed_from`, and `git_rev` from a git URL.")
+    url = d["url"]
+    if (vcs := d.get("vcs_info")) is not None:
+        out = dict(installed_from=f"{vcs['vcs']}+{url}@{vcs['commit_id']}")
+        return {**out, "git_rev": vcs["commit_id"]} if vcs["vcs"] == "git" else out
+    if (arc := d.get("archive_info")) is not None:
+        hashes = arc.get("hashes") or {}
+        h = f"sha256={hashes['sha256']}" if "sha256" in hashes else arc.get("hash")
+        return dict(installed_from=f"{url}#{h}" if h else url)
+    editable = d.get("dir_info", {}).get("editable", False)
+    return dict(installed_from=("editable " if editable else "") + url)
+
+# %% ../nbs/05_results.ipynb #0fe5f7bf
+def install_origin(dist=None) -> dict:
+    ("Where pip installed this package from (PEP 610's direct_url.json of `dist`, by default "
+     "width_transfer's distribution): `installed_from`, and `git_rev` from a git URL.")
+    from importlib import metadata
+    try:
+        text = (dist or metadata.distribution("width_transfer")).read_text("direct_url.json")
+        if text is None: return dict(installed_from="package index")   # the version says which
+        return direct_url_source(json.loads(text))
+    except metadata.PackageNotFoundError: return dict(installed_from="not installed")
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        return dict(installed_from=f"unreadable direct_url.json ({type(e).__name__}: {e})")
+
 # %% ../nbs/05_results.ipynb #28dbd25e
 # what decides CPU training speed here, fastest first
 CPU_FEATURES = ("amx_bf16", "avx512_bf16", "avx512f", "avx2")
@@ -287,11 +315,13 @@ def cpu_info(cpuinfo: str | None = None) -> str:
 # %% ../nbs/05_results.ipynb #9e30691c
 def provenance() -> dict:
     ("Versions and machine facts stored in every record (`cpu`: seconds are comparable only "
-     "between records of one kind).")
+     "between records of one kind); outside a git checkout, where pip installed the package from.")
     import torch, width_transfer
-    return dict(package_version=width_transfer.__version__, git_rev=git_revision(),
-                torch_version=torch.__version__, python=platform.python_version(),
-                host=platform.node(), machine=platform.machine(), cpu=cpu_info())
+    rev = git_revision()
+    facts = dict(package_version=width_transfer.__version__, git_rev=rev,
+                 torch_version=torch.__version__, python=platform.python_version(),
+                 host=platform.node(), machine=platform.machine(), cpu=cpu_info())
+    return facts if rev != "unknown" else {**facts, **install_origin()}
 
 # %% ../nbs/05_results.ipynb #08f29a71
 class Diverged(FloatingPointError):
