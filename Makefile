@@ -9,7 +9,7 @@ FMNIST := /usr/share/datasets/fashion-mnist
 export OMP_NUM_THREADS ?= 2
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: all install data test check-export nbtest pytest reproduce demo optimizers clean-nbs export migrate readme
+.PHONY: all install data test check-export nbtest pytest reproduce demo optimizers clean-nbs export migrate readme plan
 
 all: test
 
@@ -49,6 +49,21 @@ pytest: install data
 	$(BIN)/python -m pytest -q --durations=12 tests
 
 test: check-export nbtest pytest
+
+# What a scale's figures will run and cost, without running anything: each paper notebook is executed with
+# $$WT_PLAN set (runs.planning: a missing search stands in with its start widths, a missing training with top1 NaN),
+# then wt-plan prints every run's status and the bill per figure (RUNS=1 lists every run). At the paper scale
+# without DATA_ROOT the searches' keys cannot be computed (no ImageNet here): they are all listed as missing.
+PLAN_DIR := work/plan/$(SCALE)
+PLAN_DATA := $(if $(DATA_ROOT),-p data_root $(DATA_ROOT),$(if $(filter paper,$(SCALE)),-p data_root /data-root-not-given))
+plan: install data
+	@rm -rf $(PLAN_DIR) && mkdir -p $(PLAN_DIR)
+	@for nb in $(PAPER_NBS); do \
+	  WT_PLAN=$(PLAN_DIR)/$$nb.jsonl $(BIN)/papermill -k python3 nbs/paper/$$nb.ipynb $(PLAN_DIR)/$$nb.ipynb \
+	    -p scale $(SCALE) $(PLAN_DATA) $(if $(NPROC),-p nproc $(NPROC)) \
+	    > $(PLAN_DIR)/$$nb.log 2>&1 || echo "plan: $$nb stopped with an error after listing its runs so far ($(PLAN_DIR)/$$nb.log; figure code cannot always draw stand-ins)"; \
+	done
+	@$(BIN)/wt-plan $(PLAN_DIR) $(if $(RUNS),--runs)
 
 # README.md is nbs/index.ipynb executed and rendered (tests/test_docs.py checks that the two agree and runs
 # every python block of README.md and docs/*.md).

@@ -22,8 +22,8 @@ from .device import pick_device
 from .scales import Scale, get_scale, network, resolution_of
 
 # %% auto #0
-__all__ = ['default_store', 'default_work', 'NotRun', 'set_cached_only', 'cached_only', 'same_point', 'label', 'SearchSetup',
-           'search_key', 'search', 'transfer', 'start_only', 'train_argv', 'train']
+__all__ = ['NOMINAL_IMAGES', 'default_store', 'default_work', 'NotRun', 'set_cached_only', 'cached_only', 'same_point', 'label',
+           'SearchSetup', 'search_key', 'planning', 'search', 'transfer', 'start_only', 'train_argv', 'train']
 
 # %% ../nbs/18_runs.ipynb #1c91778b
 _SMOKE_STORE: dict = {}
@@ -215,6 +215,52 @@ def _under_torchrun(st: SearchSetup, # the search
     return _torchrun("optimize", "width_transfer.optimize", argv, st.nproc, store, st.config,
                      log_dir, what)
 
+# %% ../nbs/18_runs.ipynb #5ffcd296
+NOMINAL_IMAGES = {"fashion_mnist": 60_000, "cifar10": 50_000, "cifar100": 50_000,
+                  "imagefolder": 1_281_167, "synthetic": 512}   # training images; ImageNet-1k's
+
+def planning() -> Path | None:
+    "The plan file `$WT_PLAN` names, or None when runs run."
+    f = os.environ.get("WT_PLAN")
+    return Path(f) if f else None
+
+def _plan_line(entry: dict):
+    "Append one planned run to the plan file."
+    with open(planning(), "a") as f: f.write(json.dumps(entry) + "\n")
+
+# %% ../nbs/18_runs.ipynb #d5684681
+def _plan_entry(store,            # the results store
+                build,            # () -> the run's config (may fail: no data here)
+                **fields) -> tuple[dict, dict | None]:   # what the line says of the run
+    "(the plan line of a run, its stored record or None)."
+    try: config, why = build(), None
+    except Exception as e: config, why = None, f"{type(e).__name__}: {e}"[:200]
+    rec = find_record(store, config) if config is not None and Path(store).exists() else None
+    entry = dict(fields, key=config and config_hash(config), stored=rec is not None)
+    if why: entry["no_key"] = why
+    if rec is not None:
+        entry.update(cost_flops=rec.get("cost_flops"), wall_s=rec.get("wall_s", rec.get("train_s")),
+                     cpu=rec.get("cpu"))
+    return entry, rec
+
+# %% ../nbs/18_runs.ipynb #1744526d
+def _plan_search(s: Scale, algorithm: str, name: str, point: Projection, seed: int, results,
+                 data_root, device, nproc, arch: Arch | None, overrides: dict) -> OptimizeResult:
+    "`search` while planning: one plan line; the stored result or a stand-in (the start widths)."
+    net = network(s, name, point) if arch is None else arch
+    res = resolution_of(s, point)
+    cfg, _ = _search_settings(s, algorithm, name, overrides)
+    build = lambda: _search_setup(s, algorithm, name, point, seed, data_root, device, nproc,
+                                  overrides, arch).config
+    entry, rec = _plan_entry(
+        results or default_store(s), build, kind="search", algorithm=algorithm, network=name,
+        point=label(point), seed=seed, macs=count_flops(net, res), epochs=cfg.get("epochs"),
+        images=round(NOMINAL_IMAGES[s.dataset] * point.data_fraction), scale=s.name)
+    _plan_line(entry)
+    if rec is not None: return OptimizeResult.from_record(rec)
+    return OptimizeResult(start_only(s, algorithm, name, point, arch, **overrides),
+                          float("nan"), float("nan"), [{}])
+
 # %% ../nbs/18_runs.ipynb #fcf23e3f
 def search(scale,                     # a `SCALES` name or a `Scale`
            algorithm: str,            # a key of `OPTIMIZERS`
@@ -230,6 +276,9 @@ def search(scale,                     # a `SCALES` name or a `Scale`
            **overrides) -> OptimizeResult:   # settings that win over the scale's
     """Width optimization of network `name` at `point` with the scale's settings (`overrides`
     win); cached. With more than one process it runs `wt-optimize --config` under torchrun."""
+    if planning():
+        return _plan_search(get_scale(scale), algorithm, name, point, seed, results, data_root,
+                            device, nproc, arch, overrides)
     st = _search_setup(scale, algorithm, name, point, seed, data_root, device, nproc, overrides,
                        arch)
     store = check_store(results or default_store(st.scale))
@@ -320,6 +369,28 @@ def _train_under_torchrun(s: Scale,   # the scale
     if data_root: argv += ["--data-root", str(data_root)]
     return _torchrun("train", "width_transfer.train", argv, nproc, store, cfg, log_dir, what)
 
+# %% ../nbs/18_runs.ipynb #eb82abd1
+def _plan_train(s: Scale, arch: Arch, point: Projection, seed: int, store, data_root,
+                nproc: int) -> dict:
+    "`train` while planning: one plan line; the stored record or a stand-in (top1 NaN)."
+    from width_transfer.train import get_args_parser, make_config
+    def build():
+        args = get_args_parser().parse_args(train_argv(s, arch, point, seed, store, data_root))
+        return make_config(args, pick_device(args.device), world=max(nproc, 1))
+    res = resolution_of(s, point)
+    cfg = []   # the config, when it can be built
+    entry, rec = _plan_entry(store, lambda: cfg.append(build()) or cfg[0], kind="train",
+                             network=arch.name, point=label(point), seed=seed,
+                             macs=count_flops(arch, res),
+                             images=round(NOMINAL_IMAGES[s.dataset] * point.data_fraction),
+                             scale=s.name)
+    entry["epochs"] = epochs = cfg[0]["epochs"] if cfg else None
+    _plan_line(entry)
+    nan = float("nan")
+    flops = 3 * entry["macs"] * entry["images"] * epochs if epochs else nan   # as plan estimates
+    return rec if rec is not None else dict(top1=nan, train_s=nan, train_flops=flops,
+                                            config=cfg[0] if cfg else {}, cpu="planned")
+
 # %% ../nbs/18_runs.ipynb #b190a57d
 def train(scale,                     # a `SCALES` name or a `Scale`
           arch: Arch,                # the widths to train
@@ -337,6 +408,8 @@ def train(scale,                     # a `SCALES` name or a `Scale`
     nproc = s.nproc if nproc is None else nproc
     if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 0:
         raise ValueError(f"nproc must be an integer >= 0 (0: train in this process), got {nproc!r}")
+    if planning(): return _plan_train(s, arch, point, seed, results or default_store(s),
+                                      data_root, nproc)
     store = check_store(results or default_store(s))
     args = get_args_parser().parse_args(train_argv(s, arch, point, seed, store, data_root))
     cfg = make_config(args, pick_device(args.device), world=max(nproc, 1))   # built once

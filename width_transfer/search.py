@@ -12,12 +12,12 @@ import torch.nn.functional as F
 from torch import nn
 from .arch import Arch
 from .flops import arch_flops
-from .device import auto_precision
+from .device import auto_precision, progress_mode, progress_bar
 from .loaders import make_loader
 from .results import save_checkpoint, load_checkpoint, CorruptCheckpoint, Diverged
 
 # %% auto #0
-__all__ = ['CostMeter', 'resolve_precision', 'kd_loss', 'recalibrate_bn', 'top1', 'Session']
+__all__ = ['CostMeter', 'resolve_precision', 'kd_loss', 'recalibrate_bn', 'top1', 'Session', 'ShownBatches']
 
 # %% ../nbs/10_search.ipynb #46371680
 class CostMeter:
@@ -109,11 +109,15 @@ class Session:
                  key: str | None = None,      # the search's config hash, stored in its checkpoint
                  log=None,                    # called with each epoch's line (rank 0), e.g. print
                  label: str = "search",       # the algorithm, named in progress lines and errors
+                 display: str | None = None,  # 'bar', 'lines', 'none' (None: `progress_mode`'s)
                 ):
         self.device = torch.device(device)
         self.log, self.label = log, label
         on = dist.is_available() and dist.is_initialized()
         self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if on else (0, 1)
+        # without a log it is quiet; with one, a bar in a terminal or notebook, else lines
+        self.display = display or progress_mode(log is None, self.rank)
+        self._bar = None   # the bar of the epoch running (`ShownBatches`), for `note`
         self.checkpoint, self.key = (None if checkpoint is None else Path(checkpoint)), key
         self.resumed_after, self.elapsed_before, self.t0 = None, 0.0, time.time()
         self._root, self._parts = self, []   # `part`: sessions sharing this one's clock
@@ -131,9 +135,19 @@ class Session:
                seed: int,            # seeds the shuffling
                channels_last: bool,  # batches in channels_last memory layout
               ):
-        "The training batches of this process: its shard of `data`, its share of the global batch."
-        return make_loader(data, self.per_rank(batch_size), self.device, True, seed, self.rank,
-                           self.world, channels_last)
+        ("The training batches of this process: its shard of `data`, its share of the global "
+         "batch (`ShownBatches` where a bar is drawn).")
+        loader = make_loader(data, self.per_rank(batch_size), self.device, True, seed, self.rank,
+                             self.world, channels_last)
+        return ShownBatches(loader, self) if self.display == "bar" else loader
+
+    def bar(self, total: int | None, desc: str):
+        "A bar of a phase (MorphNet's probes, AutoSlim's greedy steps) where this session draws."
+        return progress_bar(self.display, total, f"{self.label} {desc}")
+
+    def note(self, **values):
+        "Show `values` (the epoch's running losses) after the epoch's bar; nothing without one."
+        if self._root._bar is not None: self._root._bar.set_postfix(values, refresh=False)
 
     def sync_grads(self, params):
         "Average the gradients of `params` over the processes (no-op alone)."
@@ -194,7 +208,8 @@ class Session:
         ("Checkpoint after `epoch` finished epochs (rank 0 writes; every process waits for it); "
          "log the epoch's line.")
         entry = trace[-1] if trace else {}
-        if self.log is not None and self.rank == 0: self.log(self.progress(epoch, entry))
+        if self.log is not None and self.rank == 0 and self.display != "none":
+            self._say(self.progress(epoch, entry))
         # every process, before the barrier: a diverged state is not saved
         self.check_finite(entry, f"epoch {epoch}")
         if self.checkpoint is None: return
@@ -235,6 +250,12 @@ class Session:
         return (f"{who}: epoch {epoch} done after {self.wall():.0f} s"
                 + (": " + ", ".join(parts) if parts else ""))
 
+    def _say(self, line: str):
+        "`log` the line; with bars, above them (a phase's bar stays drawn below it)."
+        if self.display != "bar": return self.log(line)
+        from tqdm.auto import tqdm
+        with tqdm.external_write_mode(): self.log(line)
+
     def part(self, name: str) -> "Session":
         ("A session for one part of this search (a MorphNet probe): its own checkpoint "
          "`<checkpoint>-<name>`, the same processes and clock.")
@@ -252,3 +273,27 @@ class Session:
         for s in [self] + self._root._parts:   # with the checkpoints of its parts
             if s.checkpoint is not None and s.rank == 0 and s.checkpoint.is_file():
                 s.checkpoint.unlink()
+
+# %% ../nbs/10_search.ipynb #1e538c2a
+class ShownBatches:
+    ("A search's training batches, drawing a bar of each epoch's batches: the loader's batches, "
+     "in its order.")
+    def __init__(self, loader, session: Session):
+        self.loader, self.session, self.epoch = loader, session, 0
+
+    def __len__(self): return len(self.loader)
+
+    def set_epoch(self, epoch: int):
+        self.epoch = epoch
+        self.loader.set_epoch(epoch)
+
+    def __iter__(self):
+        root = self.session._root   # a part's `note` reaches the bar too
+        with self.session.bar(len(self), f"epoch {self.epoch + 1}") as bar:
+            root._bar = bar
+            try:
+                for batch in self.loader:
+                    yield batch
+                    bar.update()
+            finally:
+                root._bar = None

@@ -5,6 +5,7 @@
 # %% ../nbs/19_study.ipynb #992342da
 from __future__ import annotations
 import math
+from functools import partial
 from .arch import Arch
 from .flops import count_flops
 from .transfer import Projection, STACKINGS
@@ -67,6 +68,111 @@ def source_name(grid: str,        # the grid the point is on ("width", "depth", 
     if rel.data_fraction != 1 or grid == "data": parts.append(f"{rel.data_fraction:.0%} data")
     return ", ".join(parts) or "target"
 
+# %% ../nbs/19_study.ipynb #4688017c
+def _study_options(s,            # the scale (`scales.Scale`)
+                   algorithms,   # the optimizers (None: the scale's `algorithms`)
+                   seeds,        # training seeds of every width (None: the scale's)
+                   stacking,     # one of `STACKINGS` (None: the scale's)
+                  ) -> tuple:
+    "(algorithms, seeds, transfer seeds, stacking) of a study on scale `s`, checked."
+    algorithms = tuple(algorithms or s.algorithms)
+    tseeds = tuple(s.transfer_seeds if seeds is None else seeds)
+    seeds = tuple(s.seeds if seeds is None else seeds)
+    stacking = stacking or s.stacking
+    bad = [a for a in algorithms if a not in ALGORITHMS]
+    if bad: raise ValueError(f"unknown algorithm(s) {bad}; algorithms: {', '.join(ALGORITHMS)}")
+    for what, sd in (("seeds", seeds), ("transfer seeds", tseeds)):
+        if (not sd or len(set(sd)) != len(sd)
+                or not all(isinstance(x, int) and not isinstance(x, bool) for x in sd)):
+            raise ValueError(f"{what} must be distinct integers (at least one), got {list(sd)}")
+    if stacking not in STACKINGS:
+        raise ValueError(f"stacking must be one of {STACKINGS}, got {stacking!r}")
+    return algorithms, seeds, tseeds, stacking
+
+# %% ../nbs/19_study.ipynb #c0713342
+def _check_searchable(s, base: Arch, data_root):
+    "Raise if a search of `base` on scale `s` would stop midway (its channels, its data's folder)."
+    from width_transfer.channels import channel_layers
+    from width_transfer.models import build_model
+    channel_layers(build_model(base), base)
+    if s.dataset in ("imagefolder", "cifar10", "cifar100") and data_root is None:
+        raise ValueError(f"the {s.name} scale's dataset ({s.dataset}) needs data_root: "
+                         "its folder (ImageNet: train/ and val/)")
+
+# %% ../nbs/19_study.ipynb #95c26beb
+def _where(s,                  # the scale
+           name: str,          # the network
+           grid: str,          # the grid
+           stacking: str,      # the study's stacking (said by transfers only)
+           kind: str,          # "uniform", "direct" or "transfer"
+           algo: str,          # the optimizer ("uniform" for the baseline)
+           rel: Projection,    # the point's projection, relative to the target
+           point,              # the point (a `Projection`)
+           status: str = "ok", # "ok", or "diverged" for a search that diverged
+          ) -> dict:
+    "The columns of a row that say which point it is."
+    return dict(network=name, grid=grid, algorithm=algo, kind=kind,
+                stacking=stacking if kind == "transfer" else "",
+                source=source_name(grid, rel, resolution_of(s, point)), point=label(point),
+                rel_width=rel.width, rel_depth=rel.depth, resolution=resolution_of(s, point),
+                rel_data=rel.data_fraction, status=status)
+
+# %% ../nbs/19_study.ipynb #b16549a9
+def _vs_uniform(recs: list, uni: list) -> dict:
+    "Top-1 columns of the width trained as `recs` (one record per seed), against the uniform `uni`."
+    m, sd = mean_std([x["top1"] for x in recs])
+    u_mean, u_std = mean_std([r["top1"] for r in uni])
+    return dict(top1_mean=m, top1_std=sd, n_seeds=len(recs),
+                top1_seeds=" ".join(f"{x['top1']:.2f}" for x in recs),
+                vs_uniform=m - u_mean, uniform_std=u_std,
+                beyond_uniform_std=abs(m - u_mean) > u_std if len(uni) > 1 else None)
+
+# %% ../nbs/19_study.ipynb #5e8e5246
+def _overhead(r,           # the width's search (None: the uniform network, no search)
+              d,           # its algorithm's direct search (None for the uniform network)
+              uni: list,   # the uniform network's training records
+             ) -> dict:
+    "The cost columns of a row: the search's FLOPs and seconds, and the saving against `d`."
+    cost = r.cost_flops if r else 0
+    sec = r.wall_s if r else 0.0
+    # seconds compare on one kind of CPU only
+    same_cpu = bool(d and r) and search_cpu(d) == search_cpu(r) != "unrecorded"
+    return dict(overhead_flops=cost, overhead_s=sec,
+                # AutoSlim's split: supernet training and greedy slimming (others: nan)
+                overhead_flops_supernet=(r.record or {}).get("cost_flops_supernet", math.nan)
+                if r else math.nan,
+                overhead_flops_greedy=(r.record or {}).get("cost_flops_greedy", math.nan)
+                if r else math.nan,
+                # MorphNet's sweep: the alive fraction it reached (others: nan)
+                alive_fraction=(r.trace[-1].get("alive_fraction", math.nan)
+                                if r and r.trace else math.nan),
+                overhead_vs_training=cost / uni[0]["train_flops"],
+                saving_pct=100 * (1 - cost / d.cost_flops) if d and cost else float("nan"),
+                saving_factor=d.cost_flops / cost if d and cost else float("nan"),
+                overhead_cpu=search_cpu(r) if r else "",
+                saving_factor_s=d.wall_s / sec if same_cpu and sec else float("nan"))
+
+# %% ../nbs/19_study.ipynb #7b5593bf
+def _row(at: dict,            # which point (`_where`)
+         arch: Arch,          # the width
+         recs: list,          # its training records, one per seed
+         r=None,              # its search (None: the uniform network)
+         d=None,              # its algorithm's direct search
+         direct_arch=None,    # the direct search's width (None: no similarity)
+         *,
+         base: Arch,          # the network at the target, uniform
+         res: int,            # the target's resolution
+         uni: list,           # the uniform network's training records
+        ) -> dict:
+    "One row of `study` for the width `arch`."
+    return dict(**at, **_vs_uniform(recs, uni), **_overhead(r, d, uni),
+                flops=count_flops(arch, res),
+                train_s_mean=mean_std([x["train_s"] for x in recs])[0],
+                similarity_to_direct=(width_similarity(arch, direct_arch, base)
+                                      if direct_arch else float("nan")),
+                multipliers=" ".join(f"{x:.4f}" for x in width_vector(arch, base)),
+                arch_json=arch.to_json())
+
 # %% ../nbs/19_study.ipynb #9491da43
 def study(scale,                        # a scale or its name (`scales.SCALES`)
           name: str,                    # the network ("resnet18", ...)
@@ -86,71 +192,20 @@ def study(scale,                        # a scale or its name (`scales.SCALES`)
      "    the error in `note`, without widths or top-1; a diverged direct search raises.")
     import pandas as pd
     s = get_scale(scale)
-    algorithms = tuple(algorithms or s.algorithms)
-    tseeds = tuple(s.transfer_seeds if seeds is None else seeds)
-    seeds = tuple(s.seeds if seeds is None else seeds)
-    stacking = stacking or s.stacking
-    bad = [a for a in algorithms if a not in ALGORITHMS]
-    if bad: raise ValueError(f"unknown algorithm(s) {bad}; algorithms: {', '.join(ALGORITHMS)}")
-    for what, sd in (("seeds", seeds), ("transfer seeds", tseeds)):
-        if (not sd or len(set(sd)) != len(sd)
-                or not all(isinstance(x, int) and not isinstance(x, bool) for x in sd)):
-            raise ValueError(f"{what} must be distinct integers (at least one), got {list(sd)}")
-    if stacking not in STACKINGS:
-        raise ValueError(f"stacking must be one of {STACKINGS}, got {stacking!r}")
+    algorithms, seeds, tseeds, stacking = _study_options(s, algorithms, seeds, stacking)
     pts, rels = s.points(name, grid), s.grids[grid]
     target = pts[-1]
     base = network(s, name, target)
     res = resolution_of(s, target)
     # everything that would stop a search, checked before the first training
-    from width_transfer.channels import channel_layers
-    from width_transfer.models import build_model
-    channel_layers(build_model(base), base)
-    if s.dataset in ("imagefolder", "cifar10", "cifar100") and data_root is None:
-        raise ValueError(f"the {s.name} scale's dataset ({s.dataset}) needs data_root: "
-                         "its folder (ImageNet: train/ and val/)")
+    _check_searchable(s, base, data_root)
     kw = dict(results=results, data_root=data_root)
     _say(f"{s.name}: {name} on the {grid} grid, target {label(target)}, "
          f"{count_flops(base, res):,} MACs")
     uni = [train(s, base, target, sd, nproc=nproc, **kw) for sd in seeds]
-    u_mean, u_std = mean_std([r["top1"] for r in uni])
-    def where(kind, algo, rel, point, status="ok"):   # what every row says of its point
-        return dict(network=name, grid=grid, algorithm=algo, kind=kind,
-                    stacking=stacking if kind == "transfer" else "",
-                    source=source_name(grid, rel, resolution_of(s, point)), point=label(point),
-                    rel_width=rel.width, rel_depth=rel.depth, resolution=resolution_of(s, point),
-                    rel_data=rel.data_fraction, status=status)
-    def row(kind, algo, rel, point, arch, recs, r=None, d=None, direct_arch=None):
-        m, sd = mean_std([x["top1"] for x in recs])
-        cost = r.cost_flops if r else 0
-        sec = r.wall_s if r else 0.0
-        # seconds compare on one kind of CPU only
-        same_cpu = bool(d and r) and search_cpu(d) == search_cpu(r) != "unrecorded"
-        return dict(**where(kind, algo, rel, point), top1_mean=m, top1_std=sd, n_seeds=len(recs),
-                    top1_seeds=" ".join(f"{x['top1']:.2f}" for x in recs),
-                    vs_uniform=m - u_mean, uniform_std=u_std,
-                    beyond_uniform_std=abs(m - u_mean) > u_std if len(uni) > 1 else None,
-                    overhead_flops=cost, overhead_s=sec,
-                    # AutoSlim's split: supernet training and greedy slimming (others: nan)
-                    overhead_flops_supernet=(r.record or {}).get("cost_flops_supernet", math.nan)
-                    if r else math.nan,
-                    overhead_flops_greedy=(r.record or {}).get("cost_flops_greedy", math.nan)
-                    if r else math.nan,
-                    # MorphNet's sweep: the alive fraction it reached (others: nan)
-                    alive_fraction=(r.trace[-1].get("alive_fraction", math.nan)
-                                    if r and r.trace else math.nan),
-                    overhead_vs_training=cost / uni[0]["train_flops"],
-                    saving_pct=100 * (1 - cost / d.cost_flops) if d and cost else float("nan"),
-                    saving_factor=d.cost_flops / cost if d and cost else float("nan"),
-                    overhead_cpu=search_cpu(r) if r else "",
-                    saving_factor_s=d.wall_s / sec if same_cpu and sec else float("nan"),
-                    flops=count_flops(arch, res),
-                    train_s_mean=mean_std([x["train_s"] for x in recs])[0],
-                    similarity_to_direct=(width_similarity(arch, direct_arch, base)
-                                          if direct_arch else float("nan")),
-                    multipliers=" ".join(f"{x:.4f}" for x in width_vector(arch, base)),
-                    arch_json=arch.to_json())
-    rows = [row("uniform", "uniform", rels[-1], target, base, uni)]
+    where = partial(_where, s, name, grid, stacking)   # what every row says of its point
+    row = partial(_row, base=base, res=res, uni=uni)
+    rows = [row(where("uniform", "uniform", rels[-1], target), base, uni)]
     for algo in algorithms:
         direct_arch, d = transfer(s, algo, name, target, target, search_seed, nproc=nproc, **kw)
         for rel, p in zip(rels, pts):
@@ -166,8 +221,8 @@ def study(scale,                        # a scale or its name (`scales.SCALES`)
                 continue
             recs = [train(s, arch, target, sd, nproc=nproc, **kw)
                     for sd in (seeds if p == target else tseeds)]
-            rows.append(row("direct" if p == target else "transfer", algo, rel, p, arch, recs,
-                            r, d, direct_arch))
+            kind = "direct" if p == target else "transfer"
+            rows.append(row(where(kind, algo, rel, p), arch, recs, r, d, direct_arch))
     return pd.DataFrame(rows)
 
 # %% ../nbs/19_study.ipynb #e1f99679

@@ -17,7 +17,8 @@ from .flops import count_flops, check_resolution
 from .data import (DATASETS, ImageTensorDataset, dataset_info, load_dataset,
                                  check_fraction, data_identity)
 from .device import (auto_precision, channels_last_ok, shortcut_inputs, dist_env,
-                                   pick_device, init_distributed, all_sum, autocast_for)
+                                   pick_device, init_distributed, all_sum, autocast_for,
+                                   progress_mode, progress_bar)
 from .loaders import TensorLoader
 from .results import (check_store, check_writable, find_record, record_path,
                                     save_record, config_hash,
@@ -453,7 +454,8 @@ def _train(args, cfg: dict, h: str, store: Path, ckpt_path: Path, ck) -> dict:
     for epoch in range(start, cfg["epochs"]):
         train_loader.set_epoch(epoch)
         torch.manual_seed(cfg["seed"] * 1_000_003 + epoch * 1_009 + rank)   # dropout, stochastic depth
-        bar = _progress(rank, len(train_loader), f"epoch {epoch + 1}/{cfg['epochs']}")
+        bar = _progress(rank, args.quiet, len(train_loader),
+                        f"epoch {epoch + 1}/{cfg['epochs']}")
         t0 = time.time()
         loss, n = train_one_epoch(net, train_loader, opt, crit, epoch * len(train_loader), total, cfg,
                                   device, prec, bar)
@@ -493,11 +495,10 @@ def _train(args, cfg: dict, h: str, store: Path, ckpt_path: Path, ck) -> dict:
     return rec
 
 # %% ../nbs/08_train.ipynb #33761605
-def _progress(rank, total, desc):
-    "A tqdm bar on rank 0 when stderr is a terminal; None otherwise."
-    if rank != 0 or not sys.stderr.isatty(): return None
-    from tqdm import tqdm
-    return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True)
+def _progress(rank, quiet, total, desc):
+    "The epoch's `progress_bar` where `progress_mode` draws one; None otherwise."
+    mode = progress_mode(quiet, rank)
+    return progress_bar(mode, total, desc) if mode == "bar" else None
 
 # %% ../nbs/08_train.ipynb #3e6956ab
 def run_cli(prog: str,  # the command's name, first word of every error line

@@ -149,6 +149,47 @@ def calibration_indices(train_idx, n_batches: int, batch_size: int, seed: int) -
     order = torch.randperm(len(train_idx), generator=g)[:n_batches * batch_size]
     return [train_idx[i] for i in order.tolist()]
 
+# %% ../../nbs/12_autoslim.ipynb #d7d0aa9b
+def _random_widths(max_widths,             # the supernet's width of each group
+                   st: dict,               # `settings` (bins, min_bin, random_subnets)
+                   gen: torch.Generator,   # draws the multipliers
+                  ) -> list[list[int]]:
+    "The widths of the `random_subnets` random sub-networks of a batch."
+    mb, bins = st["min_bin"], st["bins"]
+    us = [mb / bins + (1 - mb / bins) * u
+          for u in torch.rand(st["random_subnets"], generator=gen).tolist()]
+    return [snap_widths(max_widths, u, bins, mb) for u in us]
+
+# %% ../../nbs/12_autoslim.ipynb #ba7e7f59
+def _widest_pass(model: nn.Module,   # the supernet
+                 gates: Gates,       # set to the full width
+                 x, y,               # the batch
+                 crit: nn.Module,    # the loss on the labels
+                 prec: str,          # 'fp32' or 'bf16'
+                ) -> tuple[float, torch.Tensor]:
+    "(the widest network's loss, its detached output) on the batch, after its backward pass."
+    gates.full()
+    with autocast_for(x.device, prec):
+        out = model(x)
+        loss = crit(out, y)
+    loss.backward()
+    return loss.item(), out.detach()
+
+def _distill_pass(model: nn.Module,      # the supernet
+                  gates: Gates,          # set to `widths`
+                  widths,                # the sub-network's width of each group
+                  x,                     # the batch's images
+                  teacher: torch.Tensor, # the widest network's output
+                  device,                # where the gates' widths go
+                  prec: str,             # 'fp32' or 'bf16'
+                 ) -> float:
+    "The sub-network `widths`' KL divergence to `teacher` on `x`, after its backward pass."
+    gates.set_widths(widths, device)
+    with autocast_for(x.device, prec):
+        kd = kd_loss(model(x), teacher)
+    kd.backward()
+    return kd.item()
+
 # %% ../../nbs/12_autoslim.ipynb #5246ba40
 def train_supernet(model: nn.Module,          # the widened network, sliced by `gates`
                    gates: Gates,              # the supernet's sub-networks
@@ -163,10 +204,10 @@ def train_supernet(model: nn.Module,          # the widened network, sliced by `
     ("Sandwich rule: per batch, the widest net on the labels, the narrowest and `random_subnets` "
      "random ones on KL to the widest.")
     session = session or Session(device)
-    world = session.world
-    mw, bins, mb = gates.max_widths, st["bins"], st["min_bin"]
-    min_w = [group_levels(w, bins, mb)[0] for w in mw]
-    max_a, min_a = gates.sub_arch(mw), gates.sub_arch(min_w)
+    world, prec = session.world, st.get("_prec", "fp32")
+    mw = gates.max_widths
+    min_w = [group_levels(w, st["bins"], st["min_bin"])[0] for w in mw]
+    max_a = gates.sub_arch(mw)
     opt = torch.optim.SGD(param_groups(model, st["wd"]), lr=st["lr"], momentum=0.9, nesterov=True)
     crit, steps = nn.CrossEntropyLoss(), len(loader)
     total, warm = st["epochs"] * steps, round(st["warmup_epochs"] * steps)
@@ -178,23 +219,12 @@ def train_supernet(model: nn.Module,          # the widened network, sliced by `
         for i, (x, y) in enumerate(loader):
             for gr in opt.param_groups: gr["lr"] = lr_at(epoch * steps + i, total, st["lr"], warm)
             opt.zero_grad(set_to_none=True)
-            gates.full()
-            with autocast_for(x.device, st.get("_prec", "fp32")):
-                out = model(x)
-                loss = crit(out, y)
-            loss.backward()
+            ce, teacher = _widest_pass(model, gates, x, y, crit, prec)
             meter.train(max_a, len(y) * world)
-            ce_sum += loss.item()
-            teacher = out.detach()
-            us = [mb / bins + (1 - mb / bins) * u
-                  for u in torch.rand(st["random_subnets"], generator=gen).tolist()]
-            for w in [min_w] + [snap_widths(mw, u, bins, mb) for u in us]:
-                gates.set_widths(w, device)
-                with autocast_for(x.device, st.get("_prec", "fp32")):
-                    kd = kd_loss(model(x), teacher)
-                kd.backward()
+            ce_sum += ce
+            for w in [min_w] + _random_widths(mw, st, gen):
+                kd_sum += _distill_pass(model, gates, w, x, teacher, device, prec)
                 meter.train(gates.sub_arch(w), len(y) * world)
-                kd_sum += kd.item()
             session.sync_grads(model.parameters())
             opt.step()
         gates.full()
@@ -233,6 +263,40 @@ def score_widths(model,                     # the supernet
     if meter is not None: meter.eval(gates.sub_arch(widths), n + m)
     return ce, acc
 
+# %% ../../nbs/12_autoslim.ipynb #e6aaf643
+def _shrinks(widths: list[int], levels: list[list[int]]) -> list[tuple[int, list[int]]]:
+    "(group, widths with that group one level down) for every group above its narrowest level."
+    return [(g, widths[:g] + [lv[lv.index(widths[g]) - 1]] + widths[g + 1:])
+            for g, lv in enumerate(levels) if lv.index(widths[g]) > 0]
+
+# %% ../../nbs/12_autoslim.ipynb #bec27dd4
+def _score_shrinks(model: nn.Module,   # the supernet
+                   gates: Gates,       # its sub-networks
+                   shrinks: list,      # the candidates (`_shrinks`)
+                   calib,              # training batches re-estimating BN
+                   score,              # held-out batches scoring each candidate
+                   n_eval: int,        # images of `calib` and `score` together
+                   meter: CostMeter,   # charged for every candidate
+                   device,             # where the gates' widths go
+                   session: Session,   # the processes
+                  ) -> torch.Tensor:
+    "(held-out cross-entropy, top-1) of every candidate: one float64 row each."
+    # NCCL reduces GPU tensors only
+    scores = torch.zeros(len(shrinks), 2, dtype=torch.float64, device=session.device)
+    for j, (g, w) in enumerate(shrinks):
+        if j % session.world == session.rank:
+            scores[j] = torch.tensor(score_widths(model, gates, w, calib, score, None, device),
+                                     dtype=torch.float64)
+        # every candidate once, whichever process scored it
+        meter.eval(gates.sub_arch(w), n_eval)
+    if session.world > 1: dist.all_reduce(scores)
+    return scores
+
+# %% ../../nbs/12_autoslim.ipynb #61c40c9e
+def _best_shrink(scores: torch.Tensor, shrinks: list) -> int:
+    "The index of the candidate of lowest cross-entropy (ties: the earliest group)."
+    return min(range(len(shrinks)), key=lambda j: (float(scores[j, 0]), shrinks[j][0]))
+
 # %% ../../nbs/12_autoslim.ipynb #0c5e7a11
 def greedy_slim(model: nn.Module,           # the trained supernet
                 gates: Gates,               # its sub-networks
@@ -258,19 +322,11 @@ def greedy_slim(model: nn.Module,           # the trained supernet
     widths = list(gates.max_widths)
     flops, step = arch_flops(gates.sub_arch(widths), resolution), 0
     while flops > target:
-        shrinks = [(g, widths[:g] + [lv[lv.index(widths[g]) - 1]] + widths[g + 1:])
-                   for g, lv in enumerate(levels) if lv.index(widths[g]) > 0]
+        shrinks = _shrinks(widths, levels)
         if not shrinks: break                    # every group at its narrowest level
-        # (cross-entropy, top-1) per candidate; NCCL reduces GPU tensors only
-        scores = torch.zeros(len(shrinks), 2, dtype=torch.float64, device=session.device)
-        for j, (g, w) in enumerate(shrinks):
-            if j % session.world == session.rank:
-                scores[j] = torch.tensor(score_widths(model, gates, w, calib, score, None, device),
-                                         dtype=torch.float64)
-            # every candidate once, whichever process scored it
-            meter.eval(gates.sub_arch(w), n_eval)
-        if session.world > 1: dist.all_reduce(scores)
-        j = min(range(len(shrinks)), key=lambda j: (float(scores[j, 0]), shrinks[j][0]))
+        scores = _score_shrinks(model, gates, shrinks, calib, score, n_eval, meter, device,
+                                session)
+        j = _best_shrink(scores, shrinks)
         g, widths = shrinks[j]
         flops = arch_flops(gates.sub_arch(widths), resolution)
         step += 1

@@ -346,6 +346,228 @@ def cosine(step: int,    # the current step
     "Cosine from `hi` at step 0 to `lo` at step `total`."
     return lo + (hi - lo) * 0.5 * (1 + math.cos(math.pi * min(step, total) / max(1, total)))
 
+# %% ../../nbs/11_dmcp.ipynb #fd7bc428
+def _schedule(n_batches: int, st: dict) -> tuple[int, int, int]:
+    ("(epochs, steps, first architecture step) of a search with `n_batches` batches per epoch, "
+     "on `st`'s `epochs` and `min_arch_steps`.")
+    epochs = max(st["epochs"], -(-(2 * st["min_arch_steps"] - 1) // n_batches))
+    total = epochs * n_batches
+    return epochs, total, total // 2     # architecture steps from half the iterations on
+
+# %% ../../nbs/11_dmcp.ipynb #a64ae76d
+def _random_prob(step: int, start: int, total: int, end: float) -> float:
+    ("P(a random sub-network is uniform) at `step`: 1 before `start`, then geometric down to `end` "
+     "at `total`.")
+    return end ** ((step - start) / max(1, total - start)) if step >= start else 1.0
+
+# %% ../../nbs/11_dmcp.ipynb #6e2fcccf
+def _sandwich_widths(mc: MarkovChannels,    # the chains
+                     gen: torch.Generator,  # the search's generator of sub-networks
+                     search: bool,          # the architecture search has started
+                     p_rand: float,         # P(uniform) of each random one (`_random_prob`)
+                    ) -> tuple[list[list[int]], int]:
+    "(the four widths of a sandwich step, how many of them are Markov walks)."
+    subs, markov = [mc.max_widths(), mc.min_widths()], 0
+    for _ in range(2):                       # uniform, or (second half) the Markov chain's
+        if search and float(torch.rand((), generator=gen)) >= p_rand:
+            subs.append(mc.sample_markov(gen))
+            markov += 1
+        else:
+            subs.append(mc.sample_uniform(gen))
+    return subs, markov
+
+# %% ../../nbs/11_dmcp.ipynb #d43833e3
+@dataclass
+class _Search:
+    "One DMCP search while it runs (`_setup` builds it)."
+    st: dict                         # `settings`
+    session: Session                 # processes and checkpoint
+    meter: CostMeter                 # charged for every pass
+    trace: list                      # one entry per epoch, then the final one
+    res: int                         # input resolution
+    target: float                    # the target MACs
+    sup: Arch                        # the `widen` x supernet
+    prec: str                        # the weight steps' precision
+    model: nn.Module                 # the supernet's weights
+    gates: Gates                     # sets its sub-networks (masks) and scales (marginals)
+    mc: MarkovChannels               # the architecture parameters
+    start_ch: list                   # the chains' expected channels at the start
+    loader: object                   # the training batches (`Session.loader`)
+    nb: int                          # batches per epoch
+    epochs: int                      # epochs of the search (`_schedule`)
+    total: int                       # its steps
+    start: int                       # its first architecture step
+    crit: nn.Module                  # the task loss
+    opt: torch.optim.Optimizer       # the weights' SGD
+    arch_params: list                # the logits that are trained
+    arch_opt: torch.optim.Optimizer  # their SGD
+    gen: torch.Generator             # draws the sub-networks
+    device: torch.device             # where it trains
+
+    @property
+    def T(self) -> float: return self.target / 1e6   # the target in millions of MACs
+
+    @property
+    def state(self) -> dict:
+        return dict(model=self.model, mc=self.mc, opt=self.opt, arch_opt=self.arch_opt)
+
+# %% ../../nbs/11_dmcp.ipynb #ed7bccaf
+def _optimizers(model: nn.Module,       # the supernet
+                mc: MarkovChannels,     # its chains
+                name: str,              # the network's family (`network_defaults`)
+                st: dict,               # `settings`
+               ) -> tuple:
+    "(task loss, the weights' SGD, the trained logits, their SGD) of a search."
+    wd, smooth = network_defaults(name, st)
+    crit = nn.CrossEntropyLoss(label_smoothing=smooth)
+    opt = torch.optim.SGD(param_groups(model, wd), lr=st["lr"], momentum=0.9, nesterov=True)
+    arch_params = [al for al in mc.alphas if al.numel()]
+    arch_opt = torch.optim.SGD(arch_params, lr=st["arch_lr"], momentum=0.9, nesterov=True,
+                               weight_decay=0.0)
+    return crit, opt, arch_params, arch_opt
+
+# %% ../../nbs/11_dmcp.ipynb #d71c3e5d
+def _setup(arch: Arch,                 # the network whose widths are searched
+           data: ImageTensorDataset,   # the training set
+           target: float,              # the target MACs
+           st: dict,                   # `settings`
+           seed: int,                  # seeds the batches and the random sub-networks
+           device,                     # where it trains
+           session: Session | None,    # where it runs (None: alone on `device`)
+          ) -> _Search:
+    "A search's supernet, chains (started as `st` says), batches, schedule and optimizers."
+    meter, session = CostMeter(data.resolution), session or Session(device)
+    sup = scale_width(arch, st["widen"])
+    # weight steps only; the architecture step is fp32
+    prec, cl = resolve_precision(st.get("precision", "fp32"), sup, device)
+    model = build_model(sup).to(
+        device, memory_format=torch.channels_last if cl else torch.contiguous_format)
+    gates = Gates(model, sup)
+    mc = start_chains(arch, data.resolution, target, st).to(device)
+    with torch.no_grad(): start_ch = [float(e) for e in mc.expected_channels()]
+    loader = session.loader(data, st["batch_size"], seed, cl)
+    nb = len(loader)
+    if nb == 0:
+        raise ValueError(f"{len(data)} images are fewer than one batch of {st['batch_size']}")
+    epochs, total, start = _schedule(nb, st)
+    crit, opt, arch_params, arch_opt = _optimizers(model, mc, arch.name, st)
+    return _Search(st=st, session=session, meter=meter, trace=[], res=data.resolution,
+                   target=target, sup=sup, prec=prec, model=model, gates=gates, mc=mc,
+                   start_ch=start_ch, loader=loader, nb=nb, epochs=epochs, total=total,
+                   start=start, crit=crit, opt=opt, arch_params=arch_params, arch_opt=arch_opt,
+                   gen=torch.Generator().manual_seed(seed), device=device)
+
+# %% ../../nbs/11_dmcp.ipynb #4c7f9656
+def _weight_step(sr: _Search,   # the search
+                 x, y,          # one batch
+                 subs: list,    # the four widths (`_sandwich_widths`)
+                 s: dict,       # the epoch's sums ("loss", "kd"), added to
+                 where: str,    # the step, named if its loss is not finite
+                ):
+    "The sandwich rule's four passes, gradients accumulating, then one weight step."
+    sr.opt.zero_grad(set_to_none=True)
+    for k, w in enumerate(subs):         # sandwich rule: gradients accumulate
+        sr.gates.set_widths(w, sr.device)
+        with autocast_for(sr.device, sr.prec): out = sr.model(x)
+        if k == 0:
+            loss = sr.crit(out, y)
+            teacher = out.detach()
+            s["loss"] += loss.item()
+        else:
+            loss = kd_loss(out, teacher)
+            s["kd"] += loss.item() / 3
+        loss.backward()
+        sr.meter.train(sr.gates.sub_arch(w), len(y) * sr.session.world)
+    sr.session.check_finite(dict(loss=s["loss"], kd=s["kd"]), where)   # not at the end
+    sr.session.sync_grads(sr.model.parameters())
+    sr.opt.step()
+
+# %% ../../nbs/11_dmcp.ipynb #7da34acc
+def _arch_step(sr: _Search, x, y, s: dict, step: int):
+    "One architecture step on the batch `x, y` at `step`, adding to the epoch's sums `s`."
+    for gr in sr.arch_opt.param_groups:
+        gr["lr"] = cosine(step - sr.start, sr.total - sr.start, sr.st["arch_lr"],
+                          sr.st["arch_lr_min"])
+    sr.gates.set_scales(sr.mc.scales())
+    task = sr.crit(sr.model(x), y)
+    e = sr.mc.expected_flops()
+    fl = flops_loss(e, sr.T, sr.st["flops_weight"])
+    grads = torch.autograd.grad(task + fl, sr.arch_params)
+    for al, g in zip(sr.arch_params, grads): al.grad = g
+    sr.session.sync_grads(sr.arch_params)
+    sr.arch_opt.step()
+    sr.meter.train(sr.sup, len(y) * sr.session.world)
+    s["arch_loss"] += task.item()
+    s["flops_loss"] += float(fl.detach())
+    s["arch_steps"] += 1
+
+# %% ../../nbs/11_dmcp.ipynb #7a142ce0
+def _batch(sr: _Search, x, y, s: dict, step: int, epoch: int) -> float:
+    "Iteration `step` (of `epoch`) on the batch `x, y`, adding to the epoch's sums `s`: P(uniform)."
+    search = step >= sr.start
+    for gr in sr.opt.param_groups: gr["lr"] = cosine(step, sr.total, sr.st["lr"], sr.st["lr_min"])
+    p_rand = _random_prob(step, sr.start, sr.total, sr.st["random_prob_end"])
+    subs, markov = _sandwich_widths(sr.mc, sr.gen, search, p_rand)
+    s["markov"] += markov
+    _weight_step(sr, x, y, subs, s, f"step {step + 1} (epoch {epoch + 1})")
+    if search: _arch_step(sr, x, y, s, step)   # the architecture step, same batch
+    return p_rand
+
+# %% ../../nbs/11_dmcp.ipynb #bec65bf2
+def _epoch_entry(sr: _Search, epoch: int, s: dict, p_rand: float) -> dict:
+    "The trace entry of `epoch` (from 0) from its sums `s` and its last P(uniform)."
+    k = max(1, s["arch_steps"])
+    return dict(epoch=epoch + 1, loss=s["loss"] / sr.nb, kd=s["kd"] / sr.nb,
+                arch_loss=s["arch_loss"] / k if s["arch_steps"] else None,
+                flops_loss=s["flops_loss"] / k if s["arch_steps"] else None,
+                arch_steps=s["arch_steps"], markov_samples=s["markov"],
+                random_prob=p_rand, expected_mmacs=sr.mc.expected_flops().item(),
+                target_mmacs=sr.T, cost_flops=sr.meter.flops)
+
+# %% ../../nbs/11_dmcp.ipynb #4de2c1b6
+def _epoch(sr: _Search, epoch: int, step: int) -> int:
+    "Epoch `epoch` (from 0) from iteration `step` on; appends its trace entry: the next step."
+    sr.loader.set_epoch(epoch)
+    sr.model.train()
+    s = dict(loss=0.0, kd=0.0, arch_loss=0.0, flops_loss=0.0, arch_steps=0, markov=0)
+    for x, y in sr.loader:
+        p_rand = _batch(sr, x, y, s, step, epoch)
+        step += 1
+    sr.gates.full()
+    sr.trace.append(_epoch_entry(sr, epoch, s, p_rand))
+    return step
+
+# %% ../../nbs/11_dmcp.ipynb #2bff48f9
+def _epochs(sr: _Search):
+    "The search's epochs, from its checkpoint's if it has one, each checkpointed."
+    first, extra = sr.session.resume(sr.state, dict(gen=sr.gen), sr.meter, sr.trace)
+    step = extra.get("step", 0)
+    for epoch in range(first, sr.epochs):
+        step = _epoch(sr, epoch, step)
+        sr.session.save(epoch + 1, sr.state, dict(gen=sr.gen), sr.meter, sr.trace, step=step)
+
+# %% ../../nbs/11_dmcp.ipynb #c315646d
+def _final_channels(mc: MarkovChannels, session: Session) -> list[float]:
+    "The expected channels of `mc`'s chains, refused if not finite."
+    with torch.no_grad(): E = [float(e) for e in mc.expected_channels()]
+    # e.g. resumed from the checkpoint of a run that diverged before the check above
+    if not all(math.isfinite(e) for e in E):
+        raise FloatingPointError(
+            f"dmcp: the expected widths are not finite ({E[:4]} ...): the supernet diverged"
+            + (f"; its checkpoint {session.checkpoint} holds the diverged state, move it away to "
+               "start afresh" if session.checkpoint is not None else ""))
+    return E
+
+# %% ../../nbs/11_dmcp.ipynb #aff11350
+def _final_entry(sr: _Search, E: list[float]) -> dict:
+    "The trace's last entry, for the expected channels `E` at the end of the search."
+    # what the original exports
+    rounded = arch_with_group_widths(sr.sup, [max(1, round(e - 1e-4)) for e in E])
+    arch_steps = sum(t.get("arch_steps", 0) for t in sr.trace if "epoch" in t)
+    return dict(expected_channels=E, start_channels=sr.start_ch, epochs=sr.epochs,
+                arch_steps=arch_steps, original_rounding=rounded.to_dict(),
+                original_rounding_flops=arch_flops(rounded, sr.res), target_flops=sr.target)
+
 # %% ../../nbs/11_dmcp.ipynb #85190c11
 def run(arch: Arch,                       # the network whose widths are searched
         data: ImageTensorDataset,         # the training set
@@ -357,107 +579,9 @@ def run(arch: Arch,                       # the network whose widths are searche
        ):
     ("DMCP on a `widen` x supernet of `arch`: sandwich weight steps, then Markov architecture "
      "steps; expected widths to `target`.")
-    res, meter, trace = data.resolution, CostMeter(data.resolution), []
-    session = session or Session(device)
-    world = session.world
-    sup = scale_width(arch, st["widen"])
-    # weight steps only; the architecture step is fp32
-    prec, cl = resolve_precision(st.get("precision", "fp32"), sup, device)
-    model = build_model(sup).to(
-        device, memory_format=torch.channels_last if cl else torch.contiguous_format)
-    gates = Gates(model, sup)
-    mc = start_chains(arch, res, target, st).to(device)
-    T = target / 1e6
-    with torch.no_grad(): start_ch = [float(e) for e in mc.expected_channels()]
-    loader = session.loader(data, st["batch_size"], seed, cl)
-    nb = len(loader)
-    if nb == 0:
-        raise ValueError(f"{len(data)} images are fewer than one batch of {st['batch_size']}")
-    # more epochs on small data, so that the second half has `min_arch_steps` steps
-    epochs = max(st["epochs"], -(-(2 * st["min_arch_steps"] - 1) // nb))
-    total = epochs * nb
-    start = total // 2             # architecture steps from half the iterations on
-    wd, smooth = network_defaults(arch.name, st)
-    crit = nn.CrossEntropyLoss(label_smoothing=smooth)
-    opt = torch.optim.SGD(param_groups(model, wd), lr=st["lr"], momentum=0.9, nesterov=True)
-    arch_params = [al for al in mc.alphas if al.numel()]
-    arch_opt = torch.optim.SGD(arch_params, lr=st["arch_lr"], momentum=0.9, nesterov=True,
-                               weight_decay=0.0)
-    gen = torch.Generator().manual_seed(seed)
-    widest, narrowest = mc.max_widths(), mc.min_widths()
-    state = dict(model=model, mc=mc, opt=opt, arch_opt=arch_opt)
-    first, extra = session.resume(state, dict(gen=gen), meter, trace)
-    step = extra.get("step", 0)
-    for epoch in range(first, epochs):
-        loader.set_epoch(epoch)
-        model.train()
-        s = dict(loss=0.0, kd=0.0, arch_loss=0.0, flops_loss=0.0, arch_steps=0, markov=0)
-        for x, y in loader:
-            n, search = len(y), step >= start
-            for gr in opt.param_groups: gr["lr"] = cosine(step, total, st["lr"], st["lr_min"])
-            p_rand = (st["random_prob_end"] ** ((step - start) / max(1, total - start)) if search
-                      else 1.0)
-            subs = [widest, narrowest]
-            for _ in range(2):                   # uniform, or (second half) the Markov chain's
-                if search and float(torch.rand((), generator=gen)) >= p_rand:
-                    subs.append(mc.sample_markov(gen))
-                    s["markov"] += 1
-                else:
-                    subs.append(mc.sample_uniform(gen))
-            opt.zero_grad(set_to_none=True)
-            for k, w in enumerate(subs):         # sandwich rule: gradients accumulate
-                gates.set_widths(w, device)
-                with autocast_for(device, prec): out = model(x)
-                if k == 0:
-                    loss = crit(out, y)
-                    teacher = out.detach()
-                    s["loss"] += loss.item()
-                else:
-                    loss = kd_loss(out, teacher)
-                    s["kd"] += loss.item() / 3
-                loss.backward()
-                meter.train(gates.sub_arch(w), n * world)
-            session.check_finite(dict(loss=s["loss"], kd=s["kd"]),
-                                 f"step {step + 1} (epoch {epoch + 1})")   # not at the end
-            session.sync_grads(model.parameters())
-            opt.step()
-            if search:                           # the architecture step, same batch
-                for gr in arch_opt.param_groups:
-                    gr["lr"] = cosine(step - start, total - start, st["arch_lr"], st["arch_lr_min"])
-                gates.set_scales(mc.scales())
-                task = crit(model(x), y)
-                e = mc.expected_flops()
-                fl = flops_loss(e, T, st["flops_weight"])
-                grads = torch.autograd.grad(task + fl, arch_params)
-                for al, g in zip(arch_params, grads): al.grad = g
-                session.sync_grads(arch_params)
-                arch_opt.step()
-                meter.train(sup, n * world)
-                s["arch_loss"] += task.item()
-                s["flops_loss"] += float(fl.detach())
-                s["arch_steps"] += 1
-            step += 1
-        gates.full()
-        k = max(1, s["arch_steps"])
-        trace.append(dict(epoch=epoch + 1, loss=s["loss"] / nb, kd=s["kd"] / nb,
-                          arch_loss=s["arch_loss"] / k if s["arch_steps"] else None,
-                          flops_loss=s["flops_loss"] / k if s["arch_steps"] else None,
-                          arch_steps=s["arch_steps"], markov_samples=s["markov"],
-                          random_prob=p_rand, expected_mmacs=mc.expected_flops().item(),
-                          target_mmacs=T, cost_flops=meter.flops))
-        session.save(epoch + 1, state, dict(gen=gen), meter, trace, step=step)
-    gates.remove()
-    with torch.no_grad(): E = [float(e) for e in mc.expected_channels()]
-    # e.g. resumed from the checkpoint of a run that diverged before the check above
-    if not all(math.isfinite(e) for e in E):
-        raise FloatingPointError(
-            f"dmcp: the expected widths are not finite ({E[:4]} ...): the supernet diverged"
-            + (f"; its checkpoint {session.checkpoint} holds the diverged state, move it away to "
-               "start afresh" if session.checkpoint is not None else ""))
-    # what the original exports
-    rounded = arch_with_group_widths(sup, [max(1, round(e - 1e-4)) for e in E])
-    arch_steps = sum(t.get("arch_steps", 0) for t in trace if "epoch" in t)
-    trace.append(dict(expected_channels=E, start_channels=start_ch, epochs=epochs,
-                      arch_steps=arch_steps, original_rounding=rounded.to_dict(),
-                      original_rounding_flops=arch_flops(rounded, res), target_flops=target))
-    return fit_widths(arch, [E[g] for g in mc.index_group], target, res), meter, trace
+    sr = _setup(arch, data, target, st, seed, device, session)
+    _epochs(sr)
+    sr.gates.remove()
+    E = _final_channels(sr.mc, sr.session)
+    sr.trace.append(_final_entry(sr, E))
+    return fit_widths(arch, [E[g] for g in sr.mc.index_group], target, sr.res), sr.meter, sr.trace

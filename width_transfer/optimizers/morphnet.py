@@ -133,7 +133,7 @@ def learn_structure(model: nn.Module,               # the network of `reg`, trai
         loader.set_epoch(epoch)
         model.train()
         tl = tr = 0.0
-        for x, y in loader:
+        for i, (x, y) in enumerate(loader):
             with autocast_for(x.device, precision): task = crit(model(x), y)
             penalty = reg()
             loss = task + lam * penalty
@@ -144,6 +144,7 @@ def learn_structure(model: nn.Module,               # the network of `reg`, trai
             if meter is not None: meter.train(reg.arch, len(y) * session.world)
             tl += task.item()
             tr += float(penalty.detach())
+            session.note(task=tl / (i + 1), reg=tr / (i + 1))   # after the epoch's bar, if any
         trace.append(dict(epoch=epoch + 1, task_loss=tl / len(loader), regularizer=tr / len(loader),
                           alive=reg.alive(), cost_flops=meter.flops if meter else None))
         session.save(epoch + 1, dict(model=model, opt=opt), {}, meter, trace)
@@ -215,13 +216,16 @@ def run(arch: Arch,                       # the network whose widths MorphNet le
                          f"what the network can keep alive: more than {lo:,} (one channel per "
                          f"group) and less than {arch_flops(arch, res):,} (all of it); lower "
                          f"alive_fraction or the target")
-    for i in range(st["probes"]):   # every probe's training counts in the cost
-        p = probe(arch, loader, res, target, strength, {**st, "_prec": prec, "_cl": cl}, seed,
-                  meter, trace, session.part(f"probe{i + 1}"), device)
-        probes.append(p)
-        trace.append(dict(probe=i + 1, **p))
-        if abs(p["alive_fraction"] - goal) <= st["tolerance"]: break
-        strength = next_strength([(q["strength"], q["alive_fraction"]) for q in probes], goal)
+    with session.bar(st["probes"], "probes") as bar:   # above each probe's epoch bars
+        for i in range(st["probes"]):   # every probe's training counts in the cost
+            p = probe(arch, loader, res, target, strength, {**st, "_prec": prec, "_cl": cl}, seed,
+                      meter, trace, session.part(f"probe{i + 1}"), device)
+            probes.append(p)
+            trace.append(dict(probe=i + 1, **p))
+            bar.update()
+            bar.set_postfix(alive=p["alive_fraction"], goal=goal)
+            if abs(p["alive_fraction"] - goal) <= st["tolerance"]: break
+            strength = next_strength([(q["strength"], q["alive_fraction"]) for q in probes], goal)
     best = min(probes, key=lambda q: abs(q["alive_fraction"] - goal))
     shrunk = arch_with_group_widths(arch, best["alive"])
     trace.append(dict(shrunk=shrunk.to_dict(), shrunk_flops=best["alive_flops"], lam=best["lam"],

@@ -145,6 +145,7 @@ def run(arch: Arch,                       # the target's network, widened `st["w
             opt.step()
             meter.train(wide, len(y) * session.world)
             tot += loss.item()
+            session.note(loss=tot / (i + 1))   # after the epoch's bar, where one is drawn
         trace.append(dict(epoch=epoch + 1, loss=tot / len(loader), cost_flops=meter.flops))
         session.save(epoch + 1, dict(model=model, opt=opt), {}, meter, trace)
     kept = keep_by_rank(group_scores(model, wide), wide, target, res, st.get("min_keep", 0.0))
