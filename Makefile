@@ -55,14 +55,14 @@ test: check-export nbtest pytest
 # then wt-plan prints every run's status and the bill per figure (RUNS=1 lists every run). At the paper scale
 # without DATA_ROOT the searches' keys cannot be computed (no ImageNet here): they are all listed as missing.
 PLAN_DIR := work/plan/$(SCALE)
+PLAN_JOBS ?= 4
 PLAN_DATA := $(if $(DATA_ROOT),-p data_root $(DATA_ROOT),$(if $(filter paper,$(SCALE)),-p data_root /data-root-not-given))
 plan: install data
 	@rm -rf $(PLAN_DIR) && mkdir -p $(PLAN_DIR)
-	@for nb in $(PAPER_NBS); do \
-	  WT_PLAN=$(PLAN_DIR)/$$nb.jsonl $(BIN)/papermill -k python3 nbs/paper/$$nb.ipynb $(PLAN_DIR)/$$nb.ipynb \
-	    -p scale $(SCALE) $(PLAN_DATA) $(if $(NPROC),-p nproc $(NPROC)) \
-	    > $(PLAN_DIR)/$$nb.log 2>&1 || echo "plan: $$nb stopped with an error after listing its runs so far ($(PLAN_DIR)/$$nb.log; figure code cannot always draw stand-ins)"; \
-	done
+	@printf '%s\n' $(PAPER_NBS) | xargs -P $(PLAN_JOBS) -I{} sh -c 'WT_PLAN=$(PLAN_DIR)/{}.jsonl \
+	  $(BIN)/papermill -k python3 nbs/paper/{}.ipynb $(PLAN_DIR)/{}.ipynb -p scale $(SCALE) $(PLAN_DATA) \
+	  $(if $(NPROC),-p nproc $(NPROC)) > $(PLAN_DIR)/{}.log 2>&1 || echo "plan: {} stopped with an error after \
+	  listing its runs so far ($(PLAN_DIR)/{}.log; figure code cannot always draw stand-ins)"'
 	@$(BIN)/wt-plan $(PLAN_DIR) $(if $(RUNS),--runs)
 
 # README.md is nbs/index.ipynb executed and rendered (tests/test_docs.py checks that the two agree and runs

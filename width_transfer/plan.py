@@ -12,7 +12,7 @@ from .flops import count_flops
 from .results import cpu_info
 
 # %% auto #0
-__all__ = ['GPU_FLOPS', 'read_plan', 'estimate', 'bill', 'report', 'main']
+__all__ = ['GPU_FLOPS', 'read_plan', 'estimate', 'run_ids', 'bill', 'report', 'main']
 
 # %% ../nbs/23_plan.ipynb #a0a49758
 GPU_FLOPS = 100e12   # assumed sustained training FLOP/s of one GPU: ~10% of an H100's 989 bf16 peak
@@ -84,16 +84,22 @@ def estimate(df: pd.DataFrame,     # `read_plan`'s rows
     return df
 
 # %% ../nbs/23_plan.ipynb #050b512e
+def run_ids(est: pd.DataFrame) -> pd.Series:
+    ("What identifies each run: its key, else what it is (a training: a hash of its widths and the "
+     "missing search its widths stand in for).")
+    cols = [c for c in ("kind", "algorithm", "network", "point", "seed", "widths", "stands_in_for")
+            if c in est]
+    return est.key.fillna(est[cols].apply(lambda r: " ".join(map(str, r)), axis=1))
+
 def bill(est: pd.DataFrame) -> pd.DataFrame:
     "Per figure and in total (runs shared by figures counted once): runs, stored, missing, costs."
-    est = est.copy()
-    what = est[["kind", "algorithm", "network", "point", "seed"]]
-    est["id"] = est.key.fillna(what.apply(lambda r: " ".join(map(str, r)), axis=1))
+    est = est.assign(id=run_ids(est))
     def one(g):
         todo = g[~g.stored]
         return pd.Series(dict(runs=len(g), stored=int(g.stored.sum()), missing=len(todo),
                               searches_missing=int((todo.kind == "search").sum()),
                               trainings_missing=int((todo.kind == "train").sum()),
+                              missing_unestimated=int(todo.flops.isna().sum()),
                               missing_pflops=todo.flops.sum() / 1e15,
                               missing_hours_here=todo.seconds.sum() / 3600,
                               missing_gpu_hours=todo.gpu_hours.sum()))
@@ -113,7 +119,8 @@ def report(folder,               # a plan folder (`make plan` writes work/plan/<
     if runs:
         cols = ["figure", "kind", "algorithm", "network", "point", "seed", "stored", "flops",
                 "seconds"]
-        out.append(est[cols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        listed = est.assign(id=run_ids(est)).drop_duplicates(["figure", "id"])
+        out.append(listed[cols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     b = bill(est)
     out.append(b.to_string(float_format=lambda v: f"{v:,.2f}"))
     none = sorted(set(est.algorithm.where(est.kind == "search", est.kind)[est.rate_from == "none"]))

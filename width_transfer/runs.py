@@ -4,7 +4,7 @@
 
 # %% ../nbs/18_runs.ipynb #4b1ece8e
 from __future__ import annotations
-import json, os, subprocess, sys, tempfile, time
+import dataclasses, hashlib, json, os, subprocess, sys, tempfile, time
 from dataclasses import dataclass
 from functools import lru_cache
 from contextlib import contextmanager
@@ -219,6 +219,8 @@ def _under_torchrun(st: SearchSetup, # the search
 NOMINAL_IMAGES = {"fashion_mnist": 60_000, "cifar10": 50_000, "cifar100": 50_000,
                   "imagefolder": 1_281_167, "synthetic": 512}   # training images; ImageNet-1k's
 
+_PLAN_ORIGIN: dict = {}   # id(stand-in widths) -> (the widths, the search they stand for)
+
 def planning() -> Path | None:
     "The plan file `$WT_PLAN` names, or None when runs run."
     f = os.environ.get("WT_PLAN")
@@ -246,7 +248,7 @@ def _plan_entry(store,            # the results store
 # %% ../nbs/18_runs.ipynb #1744526d
 def _plan_search(s: Scale, algorithm: str, name: str, point: Projection, seed: int, results,
                  data_root, device, nproc, arch: Arch | None, overrides: dict) -> OptimizeResult:
-    "`search` while planning: one plan line; the stored result or a stand-in (the start widths)."
+    "`search` while planning: one plan line; the stored result or a stand-in (its own widths)."
     net = network(s, name, point) if arch is None else arch
     res = resolution_of(s, point)
     cfg, _ = _search_settings(s, algorithm, name, overrides)
@@ -258,8 +260,9 @@ def _plan_search(s: Scale, algorithm: str, name: str, point: Projection, seed: i
         images=round(NOMINAL_IMAGES[s.dataset] * point.data_fraction), scale=s.name)
     _plan_line(entry)
     if rec is not None: return OptimizeResult.from_record(rec)
-    return OptimizeResult(start_only(s, algorithm, name, point, arch, **overrides),
-                          float("nan"), float("nan"), [{}])
+    stand_in = dataclasses.replace(net)   # its own widths, a new object: `_PLAN_ORIGIN` tags it
+    _PLAN_ORIGIN[id(stand_in)] = (stand_in, f"{algorithm} {label(point)} seed {seed}")
+    return OptimizeResult(stand_in, float("nan"), float("nan"), [{}])
 
 # %% ../nbs/18_runs.ipynb #fcf23e3f
 def search(scale,                     # a `SCALES` name or a `Scale`
@@ -315,8 +318,10 @@ def transfer(scale,                     # a `SCALES` name or a `Scale`
         raise ValueError(f"stacking must be one of {STACKINGS}, got {stacking!r}")
     r = search(s, algorithm, name, source, seed, results, data_root, nproc=nproc, **overrides)
     if source == target: return r.arch, r
-    return extrapolate(r.arch, network(s, name, source), network(s, name, target), stacking,
-                       resolution=resolution_of(s, target)), r
+    arch = extrapolate(r.arch, network(s, name, source), network(s, name, target), stacking,
+                       resolution=resolution_of(s, target))
+    if id(r.arch) in _PLAN_ORIGIN: _PLAN_ORIGIN[id(arch)] = (arch, _PLAN_ORIGIN[id(r.arch)][1])
+    return arch, r
 
 # %% ../nbs/18_runs.ipynb #12138a59
 def start_only(scale,                     # a `SCALES` name or a `Scale`
@@ -373,7 +378,7 @@ def _train_under_torchrun(s: Scale,   # the scale
 def _plan_train(s: Scale, arch: Arch, point: Projection, seed: int, store, data_root,
                 nproc: int) -> dict:
     "`train` while planning: one plan line; the stored record or a stand-in (top1 NaN)."
-    from width_transfer.train import get_args_parser, make_config
+    from width_transfer.train import get_args_parser, make_config, PAPER_EPOCHS, PRESETS
     def build():
         args = get_args_parser().parse_args(train_argv(s, arch, point, seed, store, data_root))
         return make_config(args, pick_device(args.device), world=max(nproc, 1))
@@ -381,10 +386,14 @@ def _plan_train(s: Scale, arch: Arch, point: Projection, seed: int, store, data_
     cfg = []   # the config, when it can be built
     entry, rec = _plan_entry(store, lambda: cfg.append(build()) or cfg[0], kind="train",
                              network=arch.name, point=label(point), seed=seed,
+                             widths=hashlib.sha256(arch.to_json().encode()).hexdigest()[:12],
+                             stands_in_for=_PLAN_ORIGIN.get(id(arch), (None, None))[1],
                              macs=count_flops(arch, res),
                              images=round(NOMINAL_IMAGES[s.dataset] * point.data_fraction),
                              scale=s.name)
-    entry["epochs"] = epochs = cfg[0]["epochs"] if cfg else None
+    preset = s.train["preset"]   # without a config (no data here), the epochs make_config takes
+    entry["epochs"] = epochs = (cfg[0]["epochs"] if cfg else PAPER_EPOCHS[arch.name]
+                                if preset == "paper" else PRESETS[preset]["epochs"])
     _plan_line(entry)
     nan = float("nan")
     flops = 3 * entry["macs"] * entry["images"] * epochs if epochs else nan   # as plan estimates
