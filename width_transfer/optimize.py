@@ -25,8 +25,8 @@ from .results import (config_hash, find_record, save_record, record_path,
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'ALGORITHMS', 'OPTIMIZER_PRESETS', 'Optimizer', 'OptimizeResult', 'data_fingerprint',
            'check_search_memory', 'check_settings', 'start_widths', 'search_config', 'run_search', 'optimize',
-           'settings_help', 'HelpFormatter', 'get_args_parser', 'load_search_data', 'write_search_file',
-           'read_search_file', 'run_args', 'main']
+           'settings_help', 'get_args_parser', 'load_search_data', 'write_search_file', 'read_search_file', 'run_args',
+           'main']
 
 # %% ../nbs/15_optimize.ipynb #af1f1888
 @dataclass(frozen=True)
@@ -373,19 +373,11 @@ def settings_help(algorithm: str) -> str:
         lines.append(line + (f"{gap}[{said}]" if said else ""))
     return "\n".join(lines)
 
-# %% ../nbs/15_optimize.ipynb #8ebd33b7
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    "Flags' help with their default said once; the description and epilog as written."
-    def _get_help_string(self, action):
-        h = action.help or ""
-        if "default" in h or action.default is None or action.default == argparse.SUPPRESS: return h
-        return h + " (default: %(default)s)"
-
 # %% ../nbs/15_optimize.ipynb #478e2e2e
 def get_args_parser() -> argparse.ArgumentParser:
     ("`wt-optimize`'s flags: the shared ones (`train.add_run_flags`) and the search's; every "
      "algorithm's settings after them.")
-    from width_transfer.train import add_run_flags
+    from width_transfer.train import add_run_flags, HelpFormatter
     head = ("settings (--set KEY=VALUE, values as JSON: null is None): key=default, what it does,\n"
             "[the presets that set it instead, by value]")
     p = argparse.ArgumentParser(

@@ -28,8 +28,8 @@ from .results import (check_store, check_writable, find_record, record_path,
 
 # %% auto #0
 __all__ = ['PRESETS', 'PAPER_EPOCHS', 'ENGINE_VERSION', 'RUN_FLAGS', 'lr_at', 'param_groups', 'train_one_epoch', 'evaluate',
-           'check_number', 'make_config', 'add_run_flags', 'get_args_parser', 'load_data', 'check_config', 'run',
-           'run_cli', 'main']
+           'check_number', 'make_config', 'HelpFormatter', 'add_run_flags', 'get_args_parser', 'load_data',
+           'check_config', 'run', 'run_cli', 'main']
 
 # %% ../nbs/08_train.ipynb #14d30bd0
 PRESETS = {
@@ -218,6 +218,15 @@ def _channels_last(flag: str, arch: Arch, device) -> bool:
                          f"use --channels-last auto or off")
     return auto_precision(arch, device)[1] if flag == "auto" else flag == "on"
 
+# %% ../nbs/08_train.ipynb #8ebd33b7
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    "Flags' help with their default said once; the description and epilog as written."
+    def _get_help_string(self, action):
+        h = action.help or ""
+        if "default" in h or action.default in (None, argparse.SUPPRESS): return h
+        if action.default is False: return h   # a switch: off unless given
+        return h + " (default: %(default)s)"
+
 # %% ../nbs/08_train.ipynb #06359fad
 def add_run_flags(p: argparse.ArgumentParser,  # the parser to add to
                   presets,                     # the names `--preset` accepts
@@ -251,7 +260,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     "`wt-train`'s flags: the shared ones (`add_run_flags`) and the training recipe's."
     p = argparse.ArgumentParser("wt-train",
                                 description="Train a network of given widths; one record per run.",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=HelpFormatter)
     add_run_flags(p, PRESETS, "the training recipe of a scale (see PRESETS)")
     p.add_argument("--epochs", type=int, default=None, help="default: the preset's")
     p.add_argument("--batch-size", type=int, default=None,

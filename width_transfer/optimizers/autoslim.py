@@ -227,6 +227,7 @@ def train_supernet(model: nn.Module,          # the widened network, sliced by `
                 meter.train(gates.sub_arch(w), len(y) * world)
             session.sync_grads(model.parameters())
             opt.step()
+            session.note(ce=ce_sum / (i + 1))   # the running loss on the epoch's bar
         gates.full()
         trace.append(dict(epoch=epoch + 1, ce_max=ce_sum / steps,
                           kd_sub=kd_sum / steps / (1 + st["random_subnets"]),
@@ -321,6 +322,7 @@ def greedy_slim(model: nn.Module,           # the trained supernet
     names = gates.arch.layer_names()
     widths = list(gates.max_widths)
     flops, step = arch_flops(gates.sub_arch(widths), resolution), 0
+    bar = session.bar(None, "greedy")   # a bar in a terminal or notebook; nothing otherwise
     while flops > target:
         shrinks = _shrinks(widths, levels)
         if not shrinks: break                    # every group at its narrowest level
@@ -334,6 +336,9 @@ def greedy_slim(model: nn.Module,           # the trained supernet
                           width=widths[g], flops=flops, heldout_ce=float(scores[j, 0]),
                           heldout_top1=float(scores[j, 1]), candidates=len(shrinks),
                           cost_flops=meter.flops))
+        bar.update()
+        bar.set_postfix(mmacs=flops / 1e6, target=target / 1e6, refresh=False)
+    bar.close()
     gates.full()
     return widths
 

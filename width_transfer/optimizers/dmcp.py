@@ -530,9 +530,10 @@ def _epoch(sr: _Search, epoch: int, step: int) -> int:
     sr.loader.set_epoch(epoch)
     sr.model.train()
     s = dict(loss=0.0, kd=0.0, arch_loss=0.0, flops_loss=0.0, arch_steps=0, markov=0)
-    for x, y in sr.loader:
+    for i, (x, y) in enumerate(sr.loader):
         p_rand = _batch(sr, x, y, s, step, epoch)
         step += 1
+        sr.session.note(loss=s["loss"] / (i + 1), arch_steps=s["arch_steps"])   # on the bar
     sr.gates.full()
     sr.trace.append(_epoch_entry(sr, epoch, s, p_rand))
     return step
