@@ -24,13 +24,14 @@ from .search import kd_loss, recalibrate_bn
 from .optimizers.slimming import settings as slimming_settings, l1_subgradient
 from .optimizers.autoslim import (settings as autoslim_settings, group_levels,
     snap_widths, split_heldout, scoring_images, calibration_indices, heldout_score)
+from .optimizers.morphnet import settings as morphnet_settings, next_strength
 
 # %% auto #0
 __all__ = ['ANY_OPTIMIZERS', 'VERSION', 'ResizedImages', 'project_data', 'group_divisors', 'scale_widths', 'project_input',
            'bn_groups', 'keep_by_rank', 'train_l1', 'slim', 'MaskGates', 'sandwich_step', 'train_supernet',
-           'greedy_slim', 'autoslim', 'AnyOptimizer', 'nudge', 'match_macs', 'model_fingerprint',
-           'any_data_fingerprint', 'TransferResult', 'transfer_widths', 'parse_projection', 'load_callable',
-           'repeat_channels', 'get_args_parser', 'main']
+           'greedy_slim', 'autoslim', 'nudge', 'match_macs', 'TracedFlopsRegularizer', 'train_morph', 'morph_probe',
+           'morphnet', 'AnyOptimizer', 'model_fingerprint', 'any_data_fingerprint', 'TransferResult', 'transfer_widths',
+           'parse_projection', 'load_callable', 'repeat_channels', 'get_args_parser', 'main']
 
 # %% ../nbs/24_anymodel.ipynb #d6b1e766
 def _check_projection(p) -> Projection:
@@ -123,7 +124,10 @@ def project_input(x: torch.Tensor, projection: Projection) -> torch.Tensor:
     return torch.zeros(1, *x.shape[1:-2], *((r, r) if r else x.shape[-2:]), dtype=x.dtype)
 
 # %% ../nbs/24_anymodel.ipynb #7c06ec56
-def bn_groups(model: nn.Module, cg) -> list[list[nn.Module]]:
+def bn_groups(model: nn.Module,                # the model `cg` was traced from
+              cg,                              # `trace(model, example_input)`
+              algorithm: str = "network slimming",   # named in the error
+             ) -> list[list[nn.Module]]:
     "Per group of `cg` (traced from `model`), the BatchNorms over exactly its channels."
     dims, out = {l.name: l for l in cg.layers}, []
     for g, grp in enumerate(cg.groups):
@@ -134,7 +138,7 @@ def bn_groups(model: nn.Module, cg) -> list[list[nn.Module]]:
         if not bns:
             prod = next((n for n, m in mods if isinstance(m, (nn.modules.conv._ConvNd,
                                                                 nn.Linear))), grp.outs[0])
-            raise ValueError(f"network slimming needs a BatchNorm after every producing layer: "
+            raise ValueError(f"{algorithm} needs a BatchNorm after every producing layer: "
                              f"{prod} ({type(model.get_submodule(prod)).__name__}, channel group "
                              f"{g}) has none. Add one, or choose another algorithm")
         out.append(bns)
@@ -355,23 +359,6 @@ def autoslim(model: nn.Module,   # the (projected) model to optimize
     log += steps + [dict(wide_widths=wide_w, found=widths, found_flops=cg.flops(widths))]
     return widths, cg.flops(wide_w) * (3 * passes + seen), log
 
-# %% ../nbs/24_anymodel.ipynb #b2fcbb89
-@dataclass(frozen=True)
-class AnyOptimizer:
-    "A width optimizer for traced models."
-    settings: callable   # keyword settings -> the dict a record holds (checks them)
-    check: callable      # (model, groups): raise before training if the model cannot be optimized
-    run: callable        # (model, groups, data, target, st, seed, device) -> (widths, cost, trace)
-
-ANY_OPTIMIZERS = {"slimming": AnyOptimizer(slimming_settings, bn_groups, slim),
-                  "autoslim": AnyOptimizer(autoslim_settings, lambda model, cg: None, autoslim)}
-
-def _optimizer(name: str) -> AnyOptimizer:
-    if name not in ANY_OPTIMIZERS:
-        raise ValueError(f"algorithm {name!r} is not available for traced models; choose one of "
-                         f"{', '.join(ANY_OPTIMIZERS)}")
-    return ANY_OPTIMIZERS[name]
-
 # %% ../nbs/24_anymodel.ipynb #84a14a70
 def nudge(flops,                # MACs of group widths
           widths: list[int],    # integer widths near the target
@@ -411,6 +398,138 @@ def match_macs(flops,               # MACs of group widths (`trace(...).flops`)
                          f"{target:,.0f} (closest {flops(best):,.0f}): the target is out of "
                          "reach of this model's groups")
     return best
+
+# %% ../nbs/24_anymodel.ipynb #5c691df7
+class TracedFlopsRegularizer:
+    "MorphNet's GammaFlopsRegularizer on the MACs polynomial of a traced model."
+    def __init__(self,
+                 bns: list,          # per group, its BatchNorms (`bn_groups`)
+                 flops,              # MACs of group widths (`trace(...).flops`)
+                 threshold: float,   # a channel is alive while its |gamma| is above it
+                ):
+        self.bns, self.flops, self.threshold = bns, flops, threshold
+
+    def group_regs(self) -> list[torch.Tensor]:
+        "Per group, each channel's regularizer: the element-wise max of |gamma| over its BNs."
+        return [torch.stack([b.weight.abs() for b in g]).amax(0) for g in self.bns]
+
+    def alive(self, regs=None) -> list[int]:
+        "Alive channels per group (|gamma| above the threshold; may be 0)."
+        regs = self.group_regs() if regs is None else regs
+        return [int((r.detach().float() > self.threshold).sum()) for r in regs]
+
+    def __call__(self) -> torch.Tensor:
+        regs = self.group_regs()
+        alive, sums, total = self.alive(regs), [r.sum() for r in regs], 0.0
+        for k, dims in self.flops.terms:
+            for i, d in enumerate(dims):   # this factor's |gamma| sum x the others' alive counts
+                rest = math.prod(e(alive) for j, e in enumerate(dims) if j != i)
+                total = total + k * rest * sum(c * sums[g] for g, c in d.parts)
+        return total
+
+# %% ../nbs/24_anymodel.ipynb #4c6e2e0c
+def train_morph(model: nn.Module,             # the model of `reg` (trained in place)
+                reg: TracedFlopsRegularizer,  # its FLOPs regularizer
+                data,                         # (image, label) items
+                lam: float,                   # the regularizer's weight in the loss
+                st: dict,                     # `morphnet.settings(...)`
+                seed: int = 0,                # the data order
+                device=torch.device("cpu"),   # where it trains
+               ) -> tuple[int, list]:
+    "Train on task loss + `lam` x `reg()` at a fixed learning rate; images seen, per-epoch trace."
+    loader = DataLoader(data, st["batch_size"], shuffle=True, drop_last=True,
+                        generator=torch.Generator().manual_seed(seed))
+    opt = torch.optim.SGD(param_groups(model, st["wd"]), lr=st["lr"], momentum=0.9, nesterov=True)
+    crit, seen, log, bf16 = nn.CrossEntropyLoss(), 0, [], st["precision"] == "bf16"
+    model.train()
+    for epoch in range(st["epochs"]):
+        tl = tr = 0.0
+        for x, y in loader:
+            with torch.autocast(device.type, torch.bfloat16, enabled=bf16):
+                task = crit(model(x.to(device)), y.to(device))
+            penalty = reg()
+            opt.zero_grad(set_to_none=True)
+            (task + lam * penalty).backward()
+            opt.step()
+            seen, tl, tr = seen + len(y), tl + task.item(), tr + float(penalty.detach())
+        if not math.isfinite(tl + tr):
+            raise FloatingPointError(f"MorphNet diverged in epoch {epoch + 1}: lower lr, strength")
+        log.append(dict(epoch=epoch + 1, task_loss=tl / len(loader), regularizer=tr / len(loader),
+                        alive=reg.alive()))
+    return seen, log
+
+# %% ../nbs/24_anymodel.ipynb #9188a0a1
+def morph_probe(model: nn.Module,   # the (projected) model to optimize
+                cg,                 # `trace(model, example_input)`
+                data,               # its training images
+                target: float,      # MACs of the result: the alive fraction is relative to it
+                strength: float,    # this probe's strength, x 1 / the initial regularizer
+                st: dict,           # `morphnet.settings(...)`
+                seed: int = 0,      # every probe starts from the weights this seed draws
+                device=torch.device("cpu"),   # where it trains
+               ) -> tuple[dict, list]:
+    "One structure learning at `strength`: its alive widths, their MACs over `target`, the trace."
+    torch.manual_seed(seed)
+    net = resize(model, cg, cg.widths).to(device)
+    reg = TracedFlopsRegularizer(bn_groups(net, cg, "MorphNet"), cg.flops, st["threshold"])
+    lam = strength / float(reg().detach())
+    seen, log = train_morph(net, reg, data, lam, st, seed, device)
+    alive = [max(1, n) for n in reg.alive()]
+    return dict(strength=strength, lam=lam, alive=alive, alive_flops=cg.flops(alive),
+                alive_fraction=cg.flops(alive) / target,
+                cost_flops=3 * cg.flops(cg.widths) * seen), log
+
+# %% ../nbs/24_anymodel.ipynb #5461edc2
+def morphnet(model: nn.Module,   # the (projected) model to optimize
+             cg,                 # `trace(model, example_input)`
+             data,               # its training images
+             target: float,      # MACs of the found widths
+             st: dict,           # `morphnet.settings(...)`
+             seed: int = 0,      # seeds the probes' weights and the data order
+             device=torch.device("cpu"),   # where it trains
+            ) -> tuple[list[int], float, list]:
+    "MorphNet on any traced model: (widths found, training MACs spent, trace)."
+    goal, lo = st["alive_fraction"], cg.flops([1] * len(cg.widths))
+    if not lo < goal * target < cg.flops(cg.widths):
+        raise ValueError(f"alive_fraction {goal:g} of the target ({target:,.0f} MACs) is outside "
+                         f"what the model can keep alive: more than {lo:,.0f} (one channel per "
+                         f"group) and less than {cg.flops(cg.widths):,.0f} (all of it); raise "
+                         f"alive_fraction or the projected width")
+    probes, log, strength = [], [], st["strength"]
+    for i in range(st["probes"]):   # every probe's training counts in the cost
+        p, epochs = morph_probe(model, cg, data, target, strength, st, seed, device)
+        probes.append(p)
+        log += epochs + [dict(probe=i + 1, **p)]
+        if abs(p["alive_fraction"] - goal) <= st["tolerance"]: break
+        strength = next_strength([(q["strength"], q["alive_fraction"]) for q in probes], goal)
+    best = min(probes, key=lambda q: abs(q["alive_fraction"] - goal))
+    widths = match_macs(cg.flops, best["alive"], target, divisors=group_divisors(model, cg))
+    log.append(dict(shrunk=best["alive"], shrunk_flops=best["alive_flops"], lam=best["lam"],
+                    strength=best["strength"], alive_fraction=best["alive_fraction"],
+                    alive_fraction_goal=goal, probes=len(probes),
+                    reached=abs(best["alive_fraction"] - goal) <= st["tolerance"],
+                    found=widths, found_flops=cg.flops(widths)))
+    return widths, sum(q["cost_flops"] for q in probes), log
+
+# %% ../nbs/24_anymodel.ipynb #b2fcbb89
+@dataclass(frozen=True)
+class AnyOptimizer:
+    "A width optimizer for traced models."
+    settings: callable   # keyword settings -> the dict a record holds (checks them)
+    check: callable      # (model, groups): raise before training if the model cannot be optimized
+    run: callable        # (model, groups, data, target, st, seed, device) -> (widths, cost, trace)
+
+ANY_OPTIMIZERS = {"slimming": AnyOptimizer(slimming_settings, bn_groups, slim),
+                  "autoslim": AnyOptimizer(autoslim_settings, lambda model, cg: None, autoslim),
+                  "morphnet": AnyOptimizer(morphnet_settings,
+                                           lambda model, cg: bn_groups(model, cg, "MorphNet"),
+                                           morphnet)}
+
+def _optimizer(name: str) -> AnyOptimizer:
+    if name not in ANY_OPTIMIZERS:
+        raise ValueError(f"algorithm {name!r} is not available for traced models; choose one of "
+                         f"{', '.join(ANY_OPTIMIZERS)}")
+    return ANY_OPTIMIZERS[name]
 
 # %% ../nbs/24_anymodel.ipynb #399a2ede
 # of this module's mechanism: raise it when its behaviour changes (older records stay history)
@@ -464,13 +583,13 @@ def _result(model, cg, rec: dict, stored: bool) -> TransferResult:
 def transfer_widths(model: nn.Module,            # any CNN (left untouched)
                     example_input: torch.Tensor, # a batch of one image the model takes
                     data,                        # (float image, int label) items of that shape
-                    algorithm: str = "slimming", # a key of `ANY_OPTIMIZERS`
+                    algorithm: str = "slimming", # slimming, autoslim or morphnet (`ANY_OPTIMIZERS`)
                     projection: Projection = Projection(),   # width, resolution, data_fraction
                     epochs: int | None = None,   # the optimizer's epochs (None: its default)
                     results=None,                # results store: reuse or record the run
                     seed: int = 0,               # seeds the data subset, model and data order
                     device="cpu",                # where the optimizer trains
-                    **settings,                  # the optimizer's settings (`slimming.settings`)
+                    **settings,                  # the optimizer's (e.g. `morphnet.settings`)
                    ) -> TransferResult:
     "Optimize `model`'s widths on a projection and bring them back at the model's MACs."
     opt, proj = _optimizer(algorithm), _check_projection(projection)
