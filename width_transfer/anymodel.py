@@ -165,6 +165,12 @@ def keep_by_rank(scores: list[torch.Tensor],  # per group, its channels' scores
         else: hi = mid - 1
     return counts(lo)
 
+# %% ../nbs/24_anymodel.ipynb #61ad124d
+def _loader(data, batch_size: int, seed: int) -> DataLoader:
+    "The shuffled training batches every optimizer here trains on (full batches, order from `seed`)."
+    return DataLoader(data, batch_size, shuffle=True, drop_last=True,
+                      generator=torch.Generator().manual_seed(seed))
+
 # %% ../nbs/24_anymodel.ipynb #59ba1245
 def train_l1(model: nn.Module,       # the widened model (trained in place)
              data,                   # (image, label) items
@@ -173,8 +179,7 @@ def train_l1(model: nn.Module,       # the widened model (trained in place)
              device=torch.device("cpu"),   # where it trains
             ) -> tuple[int, list]:
     "Train `model` with the L1 subgradient on its BN scales; the images seen and a per-epoch trace."
-    loader = DataLoader(data, st["batch_size"], shuffle=True, drop_last=True,
-                        generator=torch.Generator().manual_seed(seed))
+    loader = _loader(data, st["batch_size"], seed)
     opt = torch.optim.SGD(model.parameters(), lr=st["lr"], momentum=0.9, weight_decay=st["wd"])
     crit, total, seen, log = nn.CrossEntropyLoss(), st["epochs"] * len(loader), 0, []
     warm, bf16 = round(st["warmup_epochs"] * len(loader)), st["precision"] == "bf16"
@@ -276,8 +281,7 @@ def train_supernet(model: nn.Module,   # the supernet (trained in place)
                    device=torch.device("cpu"),   # where it trains
                   ) -> tuple[int, list]:
     "Train the supernet by the sandwich rule: (image passes through it, a per-epoch trace)."
-    loader = DataLoader(data, st["batch_size"], shuffle=True, drop_last=True,
-                        generator=torch.Generator().manual_seed(seed))
+    loader = _loader(data, st["batch_size"], seed)
     if len(loader) == 0:
         raise ValueError(f"{len(data)} training images are fewer than one batch of "
                          f"{st['batch_size']}: lower batch_size or raise data_fraction")
@@ -437,8 +441,7 @@ def train_morph(model: nn.Module,             # the model of `reg` (trained in p
                 device=torch.device("cpu"),   # where it trains
                ) -> tuple[int, list]:
     "Train on task loss + `lam` x `reg()` at a fixed learning rate; images seen, per-epoch trace."
-    loader = DataLoader(data, st["batch_size"], shuffle=True, drop_last=True,
-                        generator=torch.Generator().manual_seed(seed))
+    loader = _loader(data, st["batch_size"], seed)
     opt = torch.optim.SGD(param_groups(model, st["wd"]), lr=st["lr"], momentum=0.9, nesterov=True)
     crit, seen, log, bf16 = nn.CrossEntropyLoss(), 0, [], st["precision"] == "bf16"
     model.train()

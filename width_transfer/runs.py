@@ -233,8 +233,8 @@ def _plan_line(entry: dict):
 # %% ../nbs/18_runs.ipynb #d5684681
 def _plan_entry(store,            # the results store
                 build,            # () -> the run's config (may fail: no data here)
-                **fields) -> tuple[dict, dict | None]:   # what the line says of the run
-    "(the plan line of a run, its stored record or None)."
+                **fields) -> tuple[dict, dict | None, dict | None]:   # what the line says
+    "(the plan line of a run, its stored record or None, its config or None)."
     try: config, why = build(), None
     except Exception as e: config, why = None, f"{type(e).__name__}: {e}"[:200]
     rec = find_record(store, config) if config is not None and Path(store).exists() else None
@@ -243,7 +243,7 @@ def _plan_entry(store,            # the results store
     if rec is not None:
         entry.update(cost_flops=rec.get("cost_flops"), wall_s=rec.get("wall_s", rec.get("train_s")),
                      cpu=rec.get("cpu"))
-    return entry, rec
+    return entry, rec, config
 
 # %% ../nbs/18_runs.ipynb #1744526d
 def _plan_search(s: Scale, algorithm: str, name: str, point: Projection, seed: int, results,
@@ -254,7 +254,7 @@ def _plan_search(s: Scale, algorithm: str, name: str, point: Projection, seed: i
     cfg, _ = _search_settings(s, algorithm, name, overrides)
     build = lambda: _search_setup(s, algorithm, name, point, seed, data_root, device, nproc,
                                   overrides, arch).config
-    entry, rec = _plan_entry(
+    entry, rec, _ = _plan_entry(
         results or default_store(s), build, kind="search", algorithm=algorithm, network=name,
         point=label(point), seed=seed, macs=count_flops(net, res), epochs=cfg.get("epochs"),
         images=round(NOMINAL_IMAGES[s.dataset] * point.data_fraction), scale=s.name)
@@ -383,8 +383,7 @@ def _plan_train(s: Scale, arch: Arch, point: Projection, seed: int, store, data_
         args = get_args_parser().parse_args(train_argv(s, arch, point, seed, store, data_root))
         return make_config(args, pick_device(args.device), world=max(nproc, 1))
     res = resolution_of(s, point)
-    cfg = []   # the config, when it can be built
-    entry, rec = _plan_entry(store, lambda: cfg.append(build()) or cfg[0], kind="train",
+    entry, rec, cfg = _plan_entry(store, build, kind="train",
                              network=arch.name, point=label(point), seed=seed,
                              widths=hashlib.sha256(arch.to_json().encode()).hexdigest()[:12],
                              stands_in_for=_PLAN_ORIGIN.get(id(arch), (None, None))[1],
@@ -392,13 +391,13 @@ def _plan_train(s: Scale, arch: Arch, point: Projection, seed: int, store, data_
                              images=round(NOMINAL_IMAGES[s.dataset] * point.data_fraction),
                              scale=s.name)
     preset = s.train["preset"]   # without a config (no data here), the epochs make_config takes
-    entry["epochs"] = epochs = (cfg[0]["epochs"] if cfg else PAPER_EPOCHS[arch.name]
+    entry["epochs"] = epochs = (cfg["epochs"] if cfg else PAPER_EPOCHS[arch.name]
                                 if preset == "paper" else PRESETS[preset]["epochs"])
     _plan_line(entry)
     nan = float("nan")
     flops = 3 * entry["macs"] * entry["images"] * epochs if epochs else nan   # as plan estimates
     return rec if rec is not None else dict(top1=nan, train_s=nan, train_flops=flops,
-                                            config=cfg[0] if cfg else {}, cpu="planned")
+                                            config=cfg or {}, cpu="planned")
 
 # %% ../nbs/18_runs.ipynb #b190a57d
 def train(scale,                     # a `SCALES` name or a `Scale`
