@@ -25,13 +25,16 @@ from .optimizers.slimming import settings as slimming_settings, l1_subgradient
 from .optimizers.autoslim import (settings as autoslim_settings, group_levels,
     snap_widths, split_heldout, scoring_images, calibration_indices, heldout_score)
 from .optimizers.morphnet import settings as morphnet_settings, next_strength
+from .optimizers.dmcp import (settings as dmcp_settings, MarkovChannels, init_chains,
+    flops_loss, cosine, _schedule, _random_prob, _sandwich_widths)
 
 # %% auto #0
 __all__ = ['ANY_OPTIMIZERS', 'VERSION', 'ResizedImages', 'project_data', 'group_divisors', 'scale_widths', 'project_input',
            'bn_groups', 'keep_by_rank', 'train_l1', 'slim', 'MaskGates', 'sandwich_step', 'train_supernet',
            'greedy_slim', 'autoslim', 'nudge', 'match_macs', 'TracedFlopsRegularizer', 'train_morph', 'morph_probe',
-           'morphnet', 'AnyOptimizer', 'model_fingerprint', 'any_data_fingerprint', 'TransferResult', 'transfer_widths',
-           'parse_projection', 'load_callable', 'repeat_channels', 'get_args_parser', 'main']
+           'morphnet', 'dmcp_chains', 'dmcp_weight_step', 'dmcp_arch_step', 'dmcp_train', 'dmcp', 'AnyOptimizer',
+           'model_fingerprint', 'any_data_fingerprint', 'TransferResult', 'transfer_widths', 'parse_projection',
+           'load_callable', 'repeat_channels', 'get_args_parser', 'main']
 
 # %% ../nbs/24_anymodel.ipynb #d6b1e766
 def _check_projection(p) -> Projection:
@@ -245,6 +248,10 @@ class MaskGates:
         "Run the sub-network of `widths` (a group at its full width is not masked)."
         self.masks = [None if w >= mw else (torch.arange(mw) < w).float()
                       for w, mw in zip(widths, self.max_widths)]
+
+    def set_scales(self, scales):
+        "Multiply group g's channels by `scales[g]` (one value per channel; gradients flow)."
+        self.masks = list(scales)
 
     def full(self): self.masks = [None] * len(self.max_widths)
 
@@ -514,6 +521,131 @@ def morphnet(model: nn.Module,   # the (projected) model to optimize
                     found=widths, found_flops=cg.flops(widths)))
     return widths, sum(q["cost_flops"] for q in probes), log
 
+# %% ../nbs/24_anymodel.ipynb #d93be9ee
+def dmcp_chains(cg,              # `trace(model, example_input)` of the (projected) model
+                wide_w: list,    # its supernet's group widths (`widen` x `cg.widths`)
+                target: float,   # MACs of the found widths
+                st: dict,        # `dmcp.settings(...)`
+               ) -> MarkovChannels:
+    "The chains of the supernet `wide_w` of traced groups `cg`, started as `st['arch_init']` says."
+    mc = MarkovChannels.of_groups(wide_w, cg.flops, st["widen"], st["min_width"], st["step"],
+                                  st["grid"] == "even")
+    init_chains(mc, cg.widths, target / 1e6, st)
+    return mc
+
+# %% ../nbs/24_anymodel.ipynb #9b25f9ee
+def dmcp_weight_step(model: nn.Module,   # the supernet
+                     gates: MaskGates,   # its sub-networks
+                     subs: list,         # the widths of the step's passes, the widest first
+                     x, y,               # the batch
+                     crit: nn.Module,    # the task loss
+                     opt: torch.optim.Optimizer,   # the weights' SGD
+                     flops,              # MACs of group widths
+                    ) -> tuple[float, float]:
+    "One sandwich-rule weight step: (the widest network's loss, training MACs spent)."
+    opt.zero_grad(set_to_none=True)
+    for k, w in enumerate(subs):         # gradients accumulate
+        gates.set_widths(w)
+        out = model(x)
+        if k == 0: loss, teacher = crit(out, y), out.detach()
+        (loss if k == 0 else kd_loss(out, teacher)).backward()
+        if k == 0: first = loss.item()
+    gates.full()
+    opt.step()
+    return first, 3 * len(y) * sum(flops(w) for w in subs)
+
+# %% ../nbs/24_anymodel.ipynb #ddee0004
+def dmcp_arch_step(model: nn.Module,      # the supernet
+                   gates: MaskGates,      # its sub-networks
+                   mc: MarkovChannels,    # its chains
+                   x, y,                  # the batch
+                   crit: nn.Module,       # the task loss
+                   arch_opt: torch.optim.Optimizer,   # the logits' SGD
+                   target: float,         # MACs of the found widths
+                   st: dict,              # `dmcp.settings(...)`: `flops_weight`
+                  ) -> tuple[float, float]:
+    "One architecture step: (the task loss of the scaled supernet, training MACs spent)."
+    params = [al for al in mc.alphas if al.numel()]
+    gates.set_scales(mc.scales())
+    task = crit(model(x), y)
+    fl = flops_loss(mc.expected_flops(), target / 1e6, st["flops_weight"])
+    if params:
+        for al, g in zip(params, torch.autograd.grad(task + fl, params)): al.grad = g
+        arch_opt.step()
+    gates.full()
+    return task.item(), 3 * len(y) * mc.poly(mc.max_widths())
+
+# %% ../nbs/24_anymodel.ipynb #aefaa1bd
+def dmcp_train(model: nn.Module,    # the supernet (trained in place)
+               gates: MaskGates,    # its sub-networks
+               mc: MarkovChannels,  # its chains (trained in place)
+               data,                # (image, label) items
+               target: float,       # MACs of the found widths
+               st: dict,            # `dmcp.settings(...)`
+               seed: int = 0,       # the data order and the random sub-networks
+               device=torch.device("cpu"),   # where it trains
+              ) -> tuple[float, list]:
+    "DMCP's weight and architecture steps: (training MACs spent, a per-epoch trace)."
+    loader = _loader(data, st["batch_size"], seed)
+    if len(loader) == 0:
+        raise ValueError(f"{len(data)} training images are fewer than one batch of "
+                         f"{st['batch_size']}: lower batch_size or raise data_fraction")
+    epochs, total, start = _schedule(len(loader), st)
+    crit = nn.CrossEntropyLoss(label_smoothing=st["label_smoothing"] or 0.0)
+    opt = torch.optim.SGD(param_groups(model, 1e-4 if st["wd"] is None else st["wd"]),
+                          lr=st["lr"], momentum=0.9, nesterov=True)
+    arch_opt = torch.optim.SGD([al for al in mc.alphas if al.numel()], lr=st["arch_lr"],
+                               momentum=0.9, nesterov=True)
+    gen, step, cost, log = torch.Generator().manual_seed(seed), 0, 0.0, []
+    model.train()
+    for epoch in range(epochs):
+        tot, arch_steps = 0.0, 0
+        for x, y in loader:
+            x, y, search = x.to(device), y.to(device), step >= start
+            for gr in opt.param_groups: gr["lr"] = cosine(step, total, st["lr"], st["lr_min"])
+            p_rand = _random_prob(step, start, total, st["random_prob_end"])
+            subs, _ = _sandwich_widths(mc, gen, search, p_rand)
+            loss, macs = dmcp_weight_step(model, gates, subs, x, y, crit, opt, mc.poly)
+            tot, cost = tot + loss, cost + macs
+            if search:
+                for gr in arch_opt.param_groups:
+                    gr["lr"] = cosine(step - start, total - start, st["arch_lr"], st["arch_lr_min"])
+                cost += dmcp_arch_step(model, gates, mc, x, y, crit, arch_opt, target, st)[1]
+                arch_steps += 1
+            step += 1
+        if not math.isfinite(tot):
+            raise FloatingPointError(f"dmcp: the supernet diverged in epoch {epoch + 1}: lower lr")
+        log.append(dict(epoch=epoch + 1, loss=tot / len(loader), arch_steps=arch_steps,
+                        expected_mmacs=mc.expected_flops().item(), target_mmacs=target / 1e6))
+    return cost, log
+
+# %% ../nbs/24_anymodel.ipynb #eb298fa7
+def dmcp(model: nn.Module,   # the (projected) model to optimize
+         cg,                 # `trace(model, example_input)`
+         data,               # its training images
+         target: float,      # MACs of the found widths
+         st: dict,           # `dmcp.settings(...)`
+         seed: int = 0,      # seeds the supernet, the data order and the sub-networks
+         device=torch.device("cpu"),   # where it trains
+        ) -> tuple[list[int], float, list]:
+    "DMCP on any traced model: (widths found, training MACs spent, trace)."
+    div = group_divisors(model, cg)
+    wide_w = scale_widths(cg.widths, st["widen"], div)
+    torch.manual_seed(seed)
+    wide = resize(model, cg, wide_w).to(device)
+    gates, mc = MaskGates(wide, cg, wide_w), dmcp_chains(cg, wide_w, target, st).to(device)
+    with torch.no_grad(): start = [float(e) for e in mc.expected_channels()]
+    cost, log = dmcp_train(wide, gates, mc, data, target, st, seed, device)
+    gates.remove()
+    with torch.no_grad(): E = [float(e) for e in mc.expected_channels()]
+    if not all(math.isfinite(e) for e in E):
+        raise FloatingPointError("dmcp: the expected widths are not finite: lower arch_lr")
+    widths = match_macs(cg.flops, E, target, divisors=div)
+    log.append(dict(wide_widths=wide_w, start_channels=start, expected_channels=E,
+                    arch_steps=sum(e["arch_steps"] for e in log), found=widths,
+                    found_flops=cg.flops(widths)))
+    return widths, cost, log
+
 # %% ../nbs/24_anymodel.ipynb #b2fcbb89
 @dataclass(frozen=True)
 class AnyOptimizer:
@@ -526,7 +658,8 @@ ANY_OPTIMIZERS = {"slimming": AnyOptimizer(slimming_settings, bn_groups, slim),
                   "autoslim": AnyOptimizer(autoslim_settings, lambda model, cg: None, autoslim),
                   "morphnet": AnyOptimizer(morphnet_settings,
                                            lambda model, cg: bn_groups(model, cg, "MorphNet"),
-                                           morphnet)}
+                                           morphnet),
+                  "dmcp": AnyOptimizer(dmcp_settings, lambda model, cg: None, dmcp)}
 
 def _optimizer(name: str) -> AnyOptimizer:
     if name not in ANY_OPTIMIZERS:
@@ -586,7 +719,7 @@ def _result(model, cg, rec: dict, stored: bool) -> TransferResult:
 def transfer_widths(model: nn.Module,            # any CNN (left untouched)
                     example_input: torch.Tensor, # a batch of one image the model takes
                     data,                        # (float image, int label) items of that shape
-                    algorithm: str = "slimming", # slimming, autoslim or morphnet (`ANY_OPTIMIZERS`)
+                    algorithm: str = "slimming", # slimming, autoslim, morphnet or dmcp (`ANY_OPTIMIZERS`)
                     projection: Projection = Projection(),   # width, resolution, data_fraction
                     epochs: int | None = None,   # the optimizer's epochs (None: its default)
                     results=None,                # results store: reuse or record the run

@@ -151,13 +151,34 @@ class MarkovChannels(nn.Module):
                 ):
         super().__init__()
         self.arch, self.groups = arch, arch.tied_groups()
-        self.grids = [channel_grid(c, widen, min_width, step, even) for c in group_widths(arch)]
+        self._chains(group_widths(arch), widen, min_width, step, even)
+        self.poly = flops_poly(arch, resolution)
+        self.index_group = arch.group_index()
+
+    @classmethod
+    def of_groups(cls,
+                  max_widths: list,        # the supernet's width of every channel group
+                  flops,                   # MACs of one image at group widths (differentiable)
+                  widen: float,            # the supernet's width over the network's
+                  min_width: float = 0.1,  # the fixed minimum, a fraction of the network's width
+                  step: float = 0.1,       # a channel group, a fraction of the network's width
+                  even: bool = True,       # the even grid (True) or the original's
+                 ) -> "MarkovChannels":
+        "The chains of any model's channel groups (`trace`), without an `Arch`."
+        mc = cls.__new__(cls)
+        nn.Module.__init__(mc)
+        mc.arch = mc.groups = None
+        mc._chains(list(max_widths), widen, min_width, step, even)
+        mc.poly, mc.index_group = flops, list(range(len(max_widths)))
+        return mc
+
+    def _chains(self, max_widths, widen, min_width, step, even):
+        "The grid, logits and group sizes of one chain per channel group of width `max_widths`."
+        self.grids = [channel_grid(c, widen, min_width, step, even) for c in max_widths]
         self.alphas = nn.ParameterList([nn.Parameter(torch.zeros(g.n)) for g in self.grids])
         for i, g in enumerate(self.grids):   # channels per group, on the logits' device
             self.register_buffer(f"sizes{i}", torch.tensor(g.sizes(), dtype=torch.float32),
                                  persistent=False)
-        self.poly = flops_poly(arch, resolution)
-        self.index_group = arch.group_index()
 
     def sizes(self) -> list[torch.Tensor]: return [getattr(self, f"sizes{i}")
                                                    for i in range(len(self.grids))]
@@ -306,13 +327,13 @@ def init_logits_uniform(mc: MarkovChannels,     # the chains, set in place
 
 # %% ../../nbs/11_dmcp.ipynb #5ff24d31
 def init_chains(mc: MarkovChannels,   # the chains, set in place
-                arch: Arch,           # the network (its widths set the uniform start)
+                widths: list,         # the network's group widths (they set the uniform start)
                 target_mmacs: float,  # the target MACs `T`, in millions
                 st: dict,             # `settings`: its `arch_init` says which start
                ):
     "Start the chains as `st['arch_init']` says: 'uniform', 'target' or 'zero' (the original)."
     if st["arch_init"] == "target": init_logits(mc, target_mmacs)
-    elif st["arch_init"] == "uniform": init_logits_uniform(mc, group_widths(arch), target_mmacs)
+    elif st["arch_init"] == "uniform": init_logits_uniform(mc, widths, target_mmacs)
     else: set_logits(mc, 0.0)
 
 # %% ../../nbs/11_dmcp.ipynb #ae9caf5b
@@ -324,7 +345,7 @@ def start_chains(arch: Arch,        # the network whose widths are searched
     "The chains of the `widen` x supernet of `arch` on `st`'s grid, started as `st` says."
     mc = MarkovChannels(scale_width(arch, st["widen"]), resolution, st["widen"], st["min_width"],
                         st["step"], st["grid"] == "even")
-    init_chains(mc, arch, target / 1e6, st)
+    init_chains(mc, group_widths(arch), target / 1e6, st)
     return mc
 
 def start_arch(arch: Arch,        # the network whose widths are searched
