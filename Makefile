@@ -9,7 +9,7 @@ FMNIST := /usr/share/datasets/fashion-mnist
 export OMP_NUM_THREADS ?= 2
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: all install data test check-export nbtest pytest reproduce demo optimizers clean-nbs export migrate readme plan
+.PHONY: all install data test check-export nbtest pytest reproduce demo walkthrough optimizers clean-nbs export migrate readme plan
 
 all: test
 
@@ -75,6 +75,11 @@ readme: install data
 demo: install data
 	@mkdir -p work/executed figures
 	$(BIN)/papermill -k python3 nbs/pipeline_demo.ipynb work/executed/pipeline_demo.ipynb -p save_to figures/pipeline_demo.png
+
+# Width transfer on torchvision's ResNet34 and a CNN of one's own (nbs/25_walkthrough): figures/walkthrough.{png,csv}.
+walkthrough: install data
+	@mkdir -p work/executed figures
+	$(BIN)/papermill -k python3 nbs/25_walkthrough.ipynb work/executed/25_walkthrough.ipynb -p save_to figures/walkthrough
 
 # The paper's figures and table (nbs/paper), in an order that reuses the runs before it. Each notebook is executed
 # with papermill at $(SCALE) (cpu by default; gpu, paper) and writes figures/<id>.png and .csv (figures/<scale>/<id>

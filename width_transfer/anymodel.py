@@ -831,6 +831,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--in-channels", type=int, default=None, help="repeat grey images to this")
     p.add_argument("--epochs", type=int, default=None, help="optimizer epochs (default: its own)")
     p.add_argument("--batch-size", type=int, default=None, help="(default: the optimizer's)")
+    p.add_argument("--settings", default="{}",
+                   help='the optimizer\'s settings as JSON, e.g. \'{"min_arch_steps": 50}\'')
     p.add_argument("--seed", type=int, default=0, help="(default: 0)")
     p.add_argument("--out", required=True, help="folder for widths.json and model.pt")
     p.add_argument("--results", default=None, help="results store (default: OUT/results)")
@@ -848,7 +850,10 @@ def _prepare(args):
         raise ValueError(f"--model {args.model} returned a {type(model).__name__}, not a Module")
     data = load_dataset(args.dataset, root=args.data_root)
     if args.in_channels: data = repeat_channels(data, args.in_channels)
-    st = {} if args.batch_size is None else dict(batch_size=args.batch_size)
+    try: st = json.loads(args.settings)
+    except json.JSONDecodeError as e: raise ValueError(f"--settings is not JSON ({e})") from None
+    if not isinstance(st, dict): raise ValueError("--settings must be a JSON object")
+    if args.batch_size is not None: st = {**st, "batch_size": args.batch_size}
     x = torch.zeros(1, *data.images.shape[1:])
     return model, x, data, parse_projection(args.projection), st
 

@@ -214,7 +214,8 @@ def search_config(algorithm: str,                    # a key of `OPTIMIZERS`
     if divisor > 1:   # reachable at all? (raises why not)
         fit_widths(arch, arch.widths(), target, res, 0.01, divisor)
     sup = scale_width(arch, settings.get("widen", 1.0))
-    prec, cl = resolve_precision(settings.get("precision", "fp32"), sup, torch.device(device))
+    thin = mod.narrowest(sup, settings) if hasattr(mod, "narrowest") else None   # sliced searches
+    prec, cl = resolve_precision(settings.get("precision", "fp32"), sup, torch.device(device), thin)
     if "precision" in settings:   # hash the precision that will run, not "auto"
         settings["precision"] = prec
     config = dict(kind="optimize", algorithm=algorithm, arch=arch.to_dict(), target_flops=target,

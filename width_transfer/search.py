@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from .arch import Arch
 from .flops import arch_flops
-from .device import auto_precision, progress_mode, progress_bar
+from .device import auto_precision, channels_last_ok, progress_mode, progress_bar
 from .loaders import make_loader
 from .results import save_checkpoint, load_checkpoint, CorruptCheckpoint, Diverged
 
@@ -57,10 +57,13 @@ def _check_precision(p: str) -> str:
 def resolve_precision(precision: str,  # 'auto', 'fp32' or 'bf16'
                       arch: Arch,      # the network the algorithm trains (supernet or widened)
                       device,          # where it trains
+                      narrowest: Arch | None = None,  # its narrowest sliced sub-network, if any
                      ) -> tuple[str, bool]:
     ("(precision, channels_last) for training `arch` on `device`; "
-     "'auto' is the engine's measured choice.")
+     "'auto' is the engine's measured choice.\n    channels_last only where it is correct for "
+     "`narrowest` too: a search that slices sub-networks runs convs that narrow.")
     prec, cl = auto_precision(arch, torch.device(device))
+    if narrowest is not None: cl = cl and channels_last_ok(narrowest, torch.device(device))
     return (prec if precision == "auto" else precision), cl
 
 # %% ../nbs/10_search.ipynb #0fa31bd0

@@ -13,7 +13,7 @@ from ..models import build_model
 from ..data import ImageTensorDataset, class_balanced_indices
 from ..train import lr_at, param_groups
 import torch.distributed as dist
-from ..channels import Gates, channel_layers
+from ..channels import Gates, channel_layers, group_widths, arch_with_group_widths
 from width_transfer.search import (CostMeter,
     Session,
     kd_loss,
@@ -25,9 +25,9 @@ from ..loaders import make_loader
 from ..device import autocast_for
 
 # %% auto #0
-__all__ = ['VERSION', 'SCORE_IMAGES', 'settings', 'scoring_images', 'check_data', 'group_levels', 'snap_widths', 'split_heldout',
-           'fixed_batches', 'calibration_indices', 'train_supernet', 'heldout_score', 'score_widths', 'greedy_slim',
-           'run']
+__all__ = ['VERSION', 'SCORE_IMAGES', 'settings', 'scoring_images', 'check_data', 'group_levels', 'narrowest', 'snap_widths',
+           'split_heldout', 'fixed_batches', 'calibration_indices', 'train_supernet', 'heldout_score', 'score_widths',
+           'greedy_slim', 'run']
 
 # %% ../../nbs/12_autoslim.ipynb #e522c652
 # of this optimizer's mechanism: raise it when its behaviour changes (older records stay history).
@@ -102,6 +102,15 @@ def group_levels(max_width: int, bins: int, min_bin: int) -> list[int]:
     ("Widths a group of supernet width `max_width` may take: round(k * max_width / bins), "
      "k = min_bin..bins, ascending, distinct.")
     return sorted({max(1, int(k * max_width / bins + 0.5)) for k in range(min_bin, bins + 1)})
+
+# %% ../../nbs/12_autoslim.ipynb #d5a52c48
+def narrowest(sup: Arch,   # the supernet (`widen` x the network)
+              st: dict,    # `settings`: `bins`, `min_bin`
+             ) -> Arch:
+    ("The narrowest sub-network of `sup` the search runs (every group at its lowest level): "
+     "channels_last must be correct for it too (`search.resolve_precision`).")
+    return arch_with_group_widths(sup, [group_levels(c, st["bins"], st["min_bin"])[0]
+                                        for c in group_widths(sup)])
 
 # %% ../../nbs/12_autoslim.ipynb #e1ef9dbc
 def snap_widths(max_widths,    # the supernet's width of each group
@@ -358,8 +367,8 @@ def run(arch: Arch,                 # the architecture to re-width
     train_idx, held = split_heldout(data.labels, st["heldout"], seed)
     n_score = scoring_images(len(held), st["score_images"])   # before any work
     wide = scale_width(arch, st["widen"])
-    # the layout is correct for the supernet's shortcuts
-    prec, cl = resolve_precision(st.get("precision", "fp32"), wide, device)
+    # the layout is correct for the shortcuts of every sub-network it slices
+    prec, cl = resolve_precision(st.get("precision", "fp32"), wide, device, narrowest(wide, st))
     bs = st["batch_size"]
     loader = session.loader(data.subset(train_idx), bs, seed, cl)
     if len(loader) == 0:

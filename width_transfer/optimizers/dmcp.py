@@ -13,14 +13,14 @@ from ..flops import arch_flops, fit_widths
 from ..models import build_model
 from ..data import ImageTensorDataset
 from ..train import param_groups
-from ..device import autocast_for
+from ..device import autocast_for, channels_last_ok
 from ..channels import Gates, flops_poly, group_widths, arch_with_group_widths
 from ..search import CostMeter, Session, kd_loss, resolve_precision, _check_precision
 
 # %% auto #0
 __all__ = ['VERSION', 'settings', 'network_defaults', 'ChannelGrid', 'channel_grid', 'MarkovChannels', 'flops_loss', 'fit_chain',
-           'set_logits', 'init_logits', 'init_logits_uniform', 'init_chains', 'start_chains', 'start_arch', 'cosine',
-           'run']
+           'set_logits', 'init_logits', 'init_logits_uniform', 'init_chains', 'start_chains', 'start_arch', 'narrowest',
+           'cosine', 'run']
 
 # %% ../../nbs/11_dmcp.ipynb #f0c28c44
 # VERSION: of this optimizer's mechanism; raise it when its behaviour changes (older records stay
@@ -358,6 +358,15 @@ def start_arch(arch: Arch,        # the network whose widths are searched
     with torch.no_grad(): E = [float(e) for e in mc.expected_channels()]
     return fit_widths(arch, [E[g] for g in mc.index_group], target, resolution)
 
+# %% ../../nbs/11_dmcp.ipynb #3047c39b
+def narrowest(sup: Arch,   # the supernet (`widen` x the network)
+              st: dict,    # `settings`: its grid
+             ) -> Arch:
+    "The narrowest sub-network of `sup` a search with settings `st` runs: every grid's minimum."
+    return arch_with_group_widths(sup, [channel_grid(c, st["widen"], st["min_width"], st["step"],
+                                                     st["grid"] == "even").min_ch
+                                        for c in group_widths(sup)])
+
 # %% ../../nbs/11_dmcp.ipynb #cf93f484
 def cosine(step: int,    # the current step
            total: int,   # steps of the schedule (later steps stay at `lo`)
@@ -460,7 +469,7 @@ def _setup(arch: Arch,                 # the network whose widths are searched
     meter, session = CostMeter(data.resolution), session or Session(device)
     sup = scale_width(arch, st["widen"])
     # weight steps only; the architecture step is fp32
-    prec, cl = resolve_precision(st.get("precision", "fp32"), sup, device)
+    prec, cl = resolve_precision(st.get("precision", "fp32"), sup, device, narrowest(sup, st))
     model = build_model(sup).to(
         device, memory_format=torch.channels_last if cl else torch.contiguous_format)
     gates = Gates(model, sup)
