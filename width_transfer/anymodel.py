@@ -171,6 +171,9 @@ def keep_by_rank(scores: list[torch.Tensor],  # per group, its channels' scores
 # %% ../nbs/24_anymodel.ipynb #61ad124d
 def _loader(data, batch_size: int, seed: int) -> DataLoader:
     "The shuffled training batches every optimizer here trains on (full batches, order from `seed`)."
+    if len(data) < batch_size:
+        raise ValueError(f"{len(data)} training images are fewer than one batch of {batch_size}: "
+                         f"lower batch_size or raise data_fraction")
     return DataLoader(data, batch_size, shuffle=True, drop_last=True,
                       generator=torch.Generator().manual_seed(seed))
 
@@ -289,9 +292,6 @@ def train_supernet(model: nn.Module,   # the supernet (trained in place)
                   ) -> tuple[int, list]:
     "Train the supernet by the sandwich rule: (image passes through it, a per-epoch trace)."
     loader = _loader(data, st["batch_size"], seed)
-    if len(loader) == 0:
-        raise ValueError(f"{len(data)} training images are fewer than one batch of "
-                         f"{st['batch_size']}: lower batch_size or raise data_fraction")
     opt = torch.optim.SGD(param_groups(model, st["wd"]), lr=st["lr"], momentum=0.9)
     total, warm = st["epochs"] * len(loader), round(st["warmup_epochs"] * len(loader))
     gen, passes, log = torch.Generator().manual_seed(seed + 1), 0, []
@@ -587,9 +587,6 @@ def dmcp_train(model: nn.Module,    # the supernet (trained in place)
               ) -> tuple[float, list]:
     "DMCP's weight and architecture steps: (training MACs spent, a per-epoch trace)."
     loader = _loader(data, st["batch_size"], seed)
-    if len(loader) == 0:
-        raise ValueError(f"{len(data)} training images are fewer than one batch of "
-                         f"{st['batch_size']}: lower batch_size or raise data_fraction")
     epochs, total, start = _schedule(len(loader), st)
     crit = nn.CrossEntropyLoss(label_smoothing=st["label_smoothing"] or 0.0)
     opt = torch.optim.SGD(param_groups(model, 1e-4 if st["wd"] is None else st["wd"]),
