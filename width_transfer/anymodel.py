@@ -4,7 +4,7 @@
 
 # %% ../nbs/24_anymodel.ipynb #c66cf0ec
 from __future__ import annotations
-import argparse, hashlib, importlib, importlib.util, json, math, sys, time
+import argparse, hashlib, importlib, importlib.util, json, math, sys, time, warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 import torch
@@ -32,9 +32,9 @@ from .optimizers.dmcp import (settings as dmcp_settings, MarkovChannels, init_ch
 __all__ = ['ANY_OPTIMIZERS', 'VERSION', 'ResizedImages', 'project_data', 'group_divisors', 'scale_widths', 'project_input',
            'bn_groups', 'keep_by_rank', 'train_l1', 'slim', 'MaskGates', 'sandwich_step', 'train_supernet',
            'greedy_slim', 'autoslim', 'nudge', 'match_macs', 'TracedFlopsRegularizer', 'train_morph', 'morph_probe',
-           'morphnet', 'dmcp_chains', 'dmcp_weight_step', 'dmcp_arch_step', 'dmcp_train', 'dmcp', 'AnyOptimizer',
-           'model_fingerprint', 'any_data_fingerprint', 'TransferResult', 'transfer_widths', 'parse_projection',
-           'load_callable', 'repeat_channels', 'get_args_parser', 'main']
+           'sweep_advice', 'morphnet', 'dmcp_chains', 'dmcp_weight_step', 'dmcp_arch_step', 'dmcp_train', 'dmcp',
+           'AnyOptimizer', 'model_fingerprint', 'any_data_fingerprint', 'TransferResult', 'transfer_widths',
+           'parse_projection', 'load_callable', 'repeat_channels', 'get_args_parser', 'main']
 
 # %% ../nbs/24_anymodel.ipynb #d6b1e766
 def _check_projection(p) -> Projection:
@@ -489,6 +489,24 @@ def morph_probe(model: nn.Module,   # the (projected) model to optimize
                 alive_fraction=cg.flops(alive) / target,
                 cost_flops=3 * cg.flops(cg.widths) * seen), log
 
+# %% ../nbs/24_anymodel.ipynb #c70bc309
+def sweep_advice(probes: list,  # every probe of the sweep (`morph_probe`'s dicts)
+                 goal: float,   # the alive fraction it aimed at
+                 st: dict,      # `morphnet.settings(...)`
+                 steps: int,    # training steps per probe
+                ) -> str:
+    "Why MorphNet's strength sweep missed `goal`, and what to change."
+    h = sorted((q["strength"], q["alive_fraction"]) for q in probes)
+    seen = ", ".join(f"{s:g} -> {f:.2f}" for s, f in h)
+    msg = (f"MorphNet did not reach alive_fraction {goal:g} +- {st['tolerance']:g} in {len(h)} "
+           f"probes (strength -> alive fraction: {seen}); the closest probe is used. ")
+    if any(b[1] > a[1] + st["tolerance"] for a, b in zip(h, h[1:])):
+        return msg + (f"The alive fraction rose with the strength: with {steps} steps per probe "
+                      "the L1 steps on the BatchNorm scales overshoot zero instead of settling "
+                      "below the threshold; train longer (epochs or data_fraction; about 100 "
+                      "steps per probe made it monotone on a small CNN)")
+    return msg + "Raise probes (the sweep had not converged) or tolerance"
+
 # %% ../nbs/24_anymodel.ipynb #5461edc2
 def morphnet(model: nn.Module,   # the (projected) model to optimize
              cg,                 # `trace(model, example_input)`
@@ -519,6 +537,8 @@ def morphnet(model: nn.Module,   # the (projected) model to optimize
                     alive_fraction_goal=goal, probes=len(probes),
                     reached=abs(best["alive_fraction"] - goal) <= st["tolerance"],
                     found=widths, found_flops=cg.flops(widths)))
+    if not log[-1]["reached"]:
+        warnings.warn(sweep_advice(probes, goal, st, len(data) // st["batch_size"] * st["epochs"]))
     return widths, sum(q["cost_flops"] for q in probes), log
 
 # %% ../nbs/24_anymodel.ipynb #d93be9ee
