@@ -14,7 +14,8 @@ from .arch import Arch
 from .data import ImageTensorDataset
 from .transfer import Projection, extrapolate, STACKINGS
 from .optimize import (ALGORITHMS, OPTIMIZER_PRESETS, OptimizeResult, search_config,
-                                     run_search, load_search_data, write_search_file, start_widths)
+                                     run_search, load_search_data, write_search_file, start_widths,
+                                     check_settings)
 from .flops import count_flops
 from .loaders import FolderData
 from .results import stored_divergence, check_store, find_record, config_hash
@@ -23,7 +24,8 @@ from .scales import Scale, get_scale, network, resolution_of
 
 # %% auto #0
 __all__ = ['NOMINAL_IMAGES', 'default_store', 'default_work', 'NotRun', 'set_cached_only', 'cached_only', 'same_point', 'label',
-           'SearchSetup', 'search_key', 'planning', 'search', 'transfer', 'start_only', 'train_argv', 'train']
+           'SearchSetup', 'floor_epochs', 'search_key', 'planning', 'search', 'transfer', 'start_only', 'train_argv',
+           'train']
 
 # %% ../nbs/18_runs.ipynb #1c91778b
 _SMOKE_STORE: dict = {}
@@ -152,6 +154,19 @@ class SearchSetup:
         "The config's hash: the name of the search's record."
         return config_hash(self.config)
 
+# %% ../nbs/18_runs.ipynb #b8f1568b
+def floor_epochs(algorithm: str,  # a key of `OPTIMIZERS`
+                 cfg: dict,       # its settings (`_search_settings`)
+                 n_images: int,   # the images the search trains on
+                 min_steps: int,  # the fewest steps one run (a MorphNet probe) may make (0: any)
+                ) -> dict:
+    "`cfg` with its epochs raised so that a run of `algorithm` makes at least `min_steps` steps."
+    if not min_steps: return cfg
+    st = check_settings(algorithm, **cfg)        # the defaults of what cfg does not set
+    per_epoch = max(1, n_images // st["batch_size"])
+    need = -(-min_steps // per_epoch)
+    return cfg if st["epochs"] >= need else {**cfg, "epochs": need}
+
 # %% ../nbs/18_runs.ipynb #c041097a
 def _search_setup(scale, algorithm: str, name: str, point: Projection, seed: int, data_root,
                   device, nproc: int | None, overrides: dict, arch: Arch | None = None
@@ -171,6 +186,7 @@ def _search_setup(scale, algorithm: str, name: str, point: Projection, seed: int
     spec = dict(dataset=s.dataset, root=None if data_root is None else str(data_root),
                 resolution=resolution_of(s, point), fraction=point.data_fraction, seed=0)
     data = _train_data(**spec)
+    cfg = floor_epochs(algorithm, cfg, len(data), s.min_steps.get(algorithm, 0))
     config = search_config(algorithm, arch, data, seed=seed, device=pick_device(device),
                            divisor=divisor, world=max(nproc, 1), **cfg)
     return SearchSetup(s, data, spec, nproc, config)

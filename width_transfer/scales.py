@@ -56,6 +56,9 @@ class Scale:
     precision: dict = field(default_factory=dict)   # network -> fp32 | bf16 for training and
                                                     # search (absent: auto)
     stacking: str = "average"    # stacking used where a figure does not compare them
+    min_steps: dict = field(default_factory=dict)   # algorithm -> training steps a search (for
+                                                    # MorphNet: each probe) makes at least; a
+                                                    # data projection's epochs are raised to it
 
     def precision_for(self, network: str) -> str:
         ("The precision runs of `network` use at this scale ('auto': the engine's choice for the "
@@ -103,7 +106,8 @@ _cpu = Scale(
     transfer_seeds=(0, 1), search_seeds=(0, 1),
     slimming=((1.5, 1), (2.0, 1), (2.0, 2)), nproc=1,
     precision={"resnet18": "bf16", "resnet50": "fp32", "resnet101": "fp32",
-               "mobilenetv2": "fp32"})
+               "mobilenetv2": "fp32"},
+    min_steps={"morphnet": 300})
 
 # %% ../nbs/17_scales.ipynb #c3626bfb
 # The paper's grids of the projections that do not depend on the image size (width, depth, data).
