@@ -7,6 +7,7 @@ and stops at `--steps` or at the divergence.
 
     python benchmarks/dmcp_divergence.py --network mobilenetv2 --resolution 14     # diverges at step 263
     python benchmarks/dmcp_divergence.py --network mobilenetv2 --resolution 14 --lr 0.05
+    python benchmarks/dmcp_divergence.py --network mobilenetv2 --resolution 14 --nchw
 """
 import argparse
 import math
@@ -55,12 +56,16 @@ def main():
     p.add_argument("--steps", type=int, default=400, help="stop after this many weight steps")
     p.add_argument("--bound", type=float, default=100.0, help="report the first weight above it")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--nchw", action="store_true", help="train NCHW (channels_last off) whatever the engine picks")
     args = p.parse_args()
     S = get_scale("cpu")
     points = [q for q in S.points(args.network, "resolution") if q.resolution == args.resolution]
     if not points:
         raise SystemExit(f"--resolution must be one of {[q.resolution for q in S.points(args.network, 'resolution')]}")
     watch(args.bound, args.steps)
+    if args.nchw:   # the supernet's layout (its key records it); the search is otherwise unchanged
+        pick = dmcp.resolve_precision
+        dmcp.resolve_precision = lambda *a, **k: (pick(*a, **k)[0], False)
     overrides = {} if args.lr is None else dict(lr=args.lr)
     print(f"{torch.__version__}; DMCP, {args.network} at {points[0]}, seed {args.seed}, {overrides or 'scale settings'}")
     try:
