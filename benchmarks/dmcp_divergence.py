@@ -1,16 +1,19 @@
 """Where a DMCP search's supernet diverges: the weight step at which a weight first grows past a bound, the
 largest gradients of that step and of the steps before it, and the step whose loss is not finite.
 
-It runs the cpu scale's DMCP search (the settings of `runs.search`, a temporary store, nothing recorded in
-results/) with every weight step watched (`dmcp._weight_step` wrapped; the search itself is unchanged),
-and stops at `--steps` or at the divergence.
+It runs the cpu scale's DMCP search (the settings of `runs.search`) in a temporary folder (its store,
+checkpoints and locks: nothing reaches results/ or work/) with every weight step watched
+(`dmcp._weight_step` wrapped; the search itself is unchanged), and stops at `--steps` or at the
+divergence.
 
     python benchmarks/dmcp_divergence.py --network mobilenetv2 --resolution 14     # diverges at step 263
     python benchmarks/dmcp_divergence.py --network mobilenetv2 --resolution 14 --lr 0.05
     python benchmarks/dmcp_divergence.py --network mobilenetv2 --resolution 14 --nchw
+    python benchmarks/dmcp_divergence.py --network mobilenetv2 --resolution 28 --steps 320   # the target
 """
 import argparse
 import math
+import os
 import tempfile
 
 import torch
@@ -18,7 +21,7 @@ import torch
 from width_transfer.optimizers import dmcp
 from width_transfer.results import Diverged
 from width_transfer.runs import search
-from width_transfer.scales import get_scale
+from width_transfer.scales import get_scale, resolution_of
 
 
 def watch(bound: float, steps: int):
@@ -59,17 +62,20 @@ def main():
     p.add_argument("--nchw", action="store_true", help="train NCHW (channels_last off) whatever the engine picks")
     args = p.parse_args()
     S = get_scale("cpu")
-    points = [q for q in S.points(args.network, "resolution") if q.resolution == args.resolution]
+    points = [q for q in S.points(args.network, "resolution")
+              if resolution_of(S, q) == args.resolution]
     if not points:
-        raise SystemExit(f"--resolution must be one of {[q.resolution for q in S.points(args.network, 'resolution')]}")
+        raise SystemExit(f"--resolution must be one of the resolution grid's: "
+                         f"{[resolution_of(S, q) for q in S.points(args.network, 'resolution')]}")
     watch(args.bound, args.steps)
     if args.nchw:   # the supernet's layout (its key records it); the search is otherwise unchanged
         pick = dmcp.resolve_precision
         dmcp.resolve_precision = lambda *a, **k: (pick(*a, **k)[0], False)
     overrides = {} if args.lr is None else dict(lr=args.lr)
     print(f"{torch.__version__}; DMCP, {args.network} at {points[0]}, seed {args.seed}, {overrides or 'scale settings'}")
+    os.chdir(tempfile.mkdtemp())   # its checkpoints, locks and records: never the project's work/
     try:
-        search(S, "dmcp", args.network, points[0], args.seed, results=tempfile.mkdtemp(), **overrides)
+        search(S, "dmcp", args.network, points[0], args.seed, results="results", **overrides)
     except Diverged as e:
         print("diverged:", str(e).split(";")[0])
 
