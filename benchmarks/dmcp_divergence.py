@@ -68,7 +68,7 @@ def main():
         raise SystemExit(f"--resolution must be one of the resolution grid's: "
                          f"{[resolution_of(S, q) for q in S.points(args.network, 'resolution')]}")
     watch(args.bound, args.steps)
-    if args.nchw:   # the supernet's layout (its key records it); the search is otherwise unchanged
+    if args.nchw:   # the supernet's layout only: the key stays the scale's (hence the temporary folder)
         pick = dmcp.resolve_precision
         dmcp.resolve_precision = lambda *a, **k: (pick(*a, **k)[0], False)
     overrides = {} if args.lr is None else dict(lr=args.lr)

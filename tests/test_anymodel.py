@@ -44,7 +44,7 @@ def test_slimming_refuses_a_group_without_batchnorm():
                         Projection(width=0.5), epochs=1, batch_size=32)
 
 
-def test_cli_on_a_torchvision_model_is_cached(tmp_path, capsys):
+def test_cli_on_a_torchvision_model_is_cached(tmp_path):
     # `wt-transfer` on torchvision's resnet18 (grey synthetic images repeated to 3 channels): widths
     # and state dict written, MACs within 1%; the same call again trains nothing (the stored record)
     from width_transfer.anymodel import main

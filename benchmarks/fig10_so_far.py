@@ -1,0 +1,36 @@
+"""Fig 10's numbers for MobileNetV2 from the records the store holds so far (nothing runs): Pearson r of the
+extrapolated widths of each projection with the direct searches (seeds 0-2) and the start-only widths,
+computed as nbs/paper/fig10.ipynb does (`runs.transfer`, `study.width_similarity`, `runs.cached_only`);
+points not yet searched are named and skipped.
+
+    python benchmarks/fig10_so_far.py dmcp morphnet
+"""
+import sys
+from width_transfer.scales import get_scale, network
+from width_transfer.runs import transfer, start_only, cached_only, search
+from width_transfer.study import width_similarity, source_name, resolution_of
+from width_transfer.results import Diverged
+S = get_scale("cpu"); n = "mobilenetv2"; target = S.targets[n]; base = network(S, n, target)
+algos = sys.argv[1:] or ["dmcp", "morphnet"]
+with cached_only():
+    for a in algos:
+        archs = {}
+        for sd in (0, 1, 2):
+            try: archs[f"direct s{sd}"] = transfer(S, a, n, target, target, sd, S.stacking)[0]
+            except Exception as e: pass
+        archs["start only"] = start_only(S, a, n, target)
+        for g in ("width", "resolution", "data", "compound"):
+            pts = S.points(n, g)
+            for rel, p in zip(S.grids[g][:-1], pts[:-1]):
+                src = source_name(g, rel, resolution_of(S, p))
+                try:
+                    archs[src] = transfer(S, a, n, p, target, 0, S.stacking)[0]
+                except Diverged as e:
+                    print(f"{a} {src}: diverged")
+                except Exception as e:
+                    print(f"{a} {src}: {type(e).__name__} {str(e)[:150]}")
+        names = list(archs)
+        print(a, names)
+        for x in names:
+            r = {y: round(width_similarity(archs[x], archs[y], base), 2) for y in names if y.startswith("direct") or y == "start only"}
+            print(f"  {x:>14}: " + ", ".join(f"{k} {v}" for k, v in r.items()))
