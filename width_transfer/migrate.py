@@ -9,8 +9,8 @@ from pathlib import Path
 from .arch import Arch, scale_width
 from .data import data_identity
 from .results import (CPU_FEATURES, LegacyRecord, config_hash, identity_fields,
-                                    load_record, record_path, save_record)
-from .device import channels_last_ok
+                                    load_record, record_path, save_record, recorded_features)
+from .device import shortcut_inputs
 
 # %% auto #0
 __all__ = ['LEGACY_VERSION', 'upgrade_config', 'migrate', 'main']
@@ -22,16 +22,19 @@ LEGACY_VERSION = 1   # every mechanism's version when the first-schema records w
 def _flags(cpu: str) -> set:
     ("The CPU features a record's `cpu` field names: `results.cpu_info`'s 'model (f1, f2; N cpus)' "
      "or '(none of ...)'.")
-    listed = cpu[cpu.rfind("(") + 1:].split(";")[0]
-    return (set() if listed.startswith("none of")
-            else {f.strip() for f in listed.split(",")} & set(CPU_FEATURES))
+    return recorded_features(cpu) & set(CPU_FEATURES)
 
 # %% ../nbs/21_migrate.ipynb #cda91ded
+def _layout_rule_v1(arch: Arch, flags: set) -> bool:
+    ("`device.channels_last_ok` on a CPU with `flags` as it was when the first-schema records were "
+     "made: AVX-512, or no 1x1 stride-2 conv with < 8 input channels.")
+    return "avx512f" in flags or min(shortcut_inputs(arch), default=8) >= 8
+
 def _search_layout(config: dict, rec: dict) -> bool:
     "The memory layout the search of a first-schema record ran with."
     if "cpu" not in rec: return True              # before the CPU check: channels_last always
     sup = scale_width(Arch(**config["arch"]), config["settings"].get("widen", 1.0))
-    return channels_last_ok(sup, "cpu", _flags(rec["cpu"]))
+    return _layout_rule_v1(sup, _flags(rec["cpu"]))
 
 # %% ../nbs/21_migrate.ipynb #d0b19208
 def upgrade_config(config: dict,    # the record's config, as the first schema wrote it

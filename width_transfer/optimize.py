@@ -15,7 +15,8 @@ from .flops import count_flops, arch_flops, fit_widths, check_resolution
 from .models import build_model, check_memory
 from .data import ImageTensorDataset, tensor_digest, dataset_info, load_dataset
 from .channels import channel_layers, arch_with_group_widths, group_widths
-from .search import CostMeter, Session, resolve_precision
+from .search import CostMeter, Session, resolve_precision, run_layout
+from .device import channels_last_ok
 from .loaders import FolderData
 from .results import (config_hash, find_record, save_record, record_path,
                                     provenance, check_store, check_writable, identity_fields,
@@ -182,9 +183,13 @@ def search_config(algorithm: str,                    # a key of `OPTIMIZERS`
                   device="cpu",                      # where the search runs
                   divisor: int = 1,                  # every width a multiple of this
                   world: int = 1,                    # number of processes
+                  channels_last: bool | None = None, # the layout (None: the engine's for `device`)
                   **cfg) -> dict:                    # the algorithm's settings
     "Check a search's inputs (before any work) and return its config: what its record is keyed by."
     mod = _module(algorithm)
+    if channels_last not in (None, True, False):
+        raise ValueError(f"channels_last must be None (the engine's choice), True or False, "
+                         f"got {channels_last!r}")
     if isinstance(divisor, bool) or not isinstance(divisor, int) or divisor < 1:
         raise ValueError(f"divisor must be an integer >= 1 (every width a multiple of it), "
                          f"got {divisor!r}")
@@ -216,6 +221,11 @@ def search_config(algorithm: str,                    # a key of `OPTIMIZERS`
     sup = scale_width(arch, settings.get("widen", 1.0))
     thin = mod.narrowest(sup, settings) if hasattr(mod, "narrowest") else None   # sliced searches
     prec, cl = resolve_precision(settings.get("precision", "fp32"), sup, torch.device(device), thin)
+    if channels_last and not all(channels_last_ok(n, torch.device(device)) for n in (sup, thin) if n):
+        raise ValueError(f"channels_last=True: {device} cannot train this search correctly in "
+                         f"channels_last (device.channels_last_ok: a CPU without AVX-512); "
+                         f"use channels_last=False or None")
+    if channels_last is not None: cl = channels_last
     if "precision" in settings:   # hash the precision that will run, not "auto"
         settings["precision"] = prec
     config = dict(kind="optimize", algorithm=algorithm, arch=arch.to_dict(), target_flops=target,
@@ -265,8 +275,9 @@ def _optimize(config: dict, key: str, arch: Arch, data, results, device, checkpo
                       label=algorithm)
     torch.manual_seed(seed)
     try:
-        out_arch, meter, trace = mod.run(arch, data, target, settings, seed=seed,
-                                         device=torch.device(device), session=session)
+        with run_layout(config["channels_last"]):   # the layout the key records, on any machine
+            out_arch, meter, trace = mod.run(arch, data, target, settings, seed=seed,
+                                             device=torch.device(device), session=session)
     except Diverged as e:   # a result too: recorded, so a batch does not run it again
         if results is None: raise
         p = record_path(results, divergence_config(config))

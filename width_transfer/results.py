@@ -12,9 +12,10 @@ import pandas as pd
 # %% auto #0
 __all__ = ['STORE_SCHEMA', 'REQUIRED', 'CHECKPOINT_MAGIC', 'CPU_FEATURES', 'identity_fields', 'CorruptRecord', 'LegacyRecord',
            'canonical', 'config_hash', 'record_checksum', 'record_path', 'check_store', 'check_writable', 'load_record',
-           'find_record', 'save_record', 'CorruptCheckpoint', 'save_checkpoint', 'load_checkpoint', 'RunLocked',
-           'run_lock', 'git_revision', 'direct_url_source', 'install_origin', 'cpu_flags', 'cpu_info', 'provenance',
-           'Diverged', 'divergence_config', 'stored_divergence', 'record_divergence', 'load_results']
+           'recorded_features', 'UntrustedRecord', 'untrusted', 'find_record', 'save_record', 'CorruptCheckpoint',
+           'save_checkpoint', 'load_checkpoint', 'RunLocked', 'run_lock', 'git_revision', 'direct_url_source',
+           'install_origin', 'cpu_flags', 'cpu_info', 'provenance', 'Diverged', 'divergence_config',
+           'stored_divergence', 'record_divergence', 'load_results']
 
 # %% ../nbs/05_results.ipynb #d66c7acc
 STORE_SCHEMA = 2   # 2: records carry a checksum of their contents and the identity fields below
@@ -129,11 +130,38 @@ def load_record(path, legacy: bool = False) -> dict:
                             f"-- {path}) or move it away to run again")
     return rec
 
+# %% ../nbs/05_results.ipynb #fab430e4
+def recorded_features(cpu: str) -> set[str]:
+    "The CPU features a record's `cpu` field lists (`cpu_info`'s 'model (f1, f2; N cpus)')."
+    listed = cpu[cpu.rfind("(") + 1:].split(";")[0]
+    return set() if listed.startswith("none of") else {f.strip() for f in listed.split(",")}
+
+# %% ../nbs/05_results.ipynb #9094644a
+class UntrustedRecord(CorruptRecord):
+    "A whole record whose computation is no longer trusted: kept as history, never reused."
+
+def untrusted(record: dict) -> str | None:
+    ("Why `record` must not be reused, or None: a search (or its divergence) that trained in "
+     "channels_last on a CPU without AVX-512.")
+    cfg = record["config"]
+    run = cfg.get("search", {}) if cfg.get("kind") == "diverged" else cfg
+    if run.get("kind") != "optimize" or not run.get("channels_last") or "cpu" not in record:
+        return None
+    if "avx512f" in recorded_features(record["cpu"]): return None
+    return (f"record {record['hash']} is a search that trained in channels_last on a CPU without "
+            f"AVX-512 ({record['cpu']}), a layout no longer trusted there "
+            f"(device.channels_last_ok); it is kept as history and never reused. Run the search "
+            f"with channels_last=False, or in channels_last on an AVX-512 CPU into another store")
+
 # %% ../nbs/05_results.ipynb #617959ce
 def find_record(store, config: dict) -> dict | None:
-    "The record of `config` in `store`, or None; an edited or damaged one raises `CorruptRecord`."
+    ("The record of `config` in `store`, or None; an edited or damaged one raises `CorruptRecord`, "
+     "an untrusted one `UntrustedRecord`.")
     p = record_path(store, config)
-    return load_record(p) if p.exists() else None
+    if not p.exists(): return None
+    rec = load_record(p)
+    if (why := untrusted(rec)) is not None: raise UntrustedRecord(f"{p}: {why}")
+    return rec
 
 # %% ../nbs/05_results.ipynb #7c5a0b49
 def _atomic_bytes(path: Path, data: bytes, overwrite: bool):
@@ -387,7 +415,7 @@ def load_results(
         row = {k: v for k, v in rec.items() if not isinstance(v, (dict, list))}
         row.update({f"config.{k}": (json.dumps(v) if isinstance(v, (dict, list)) else v)
                     for k, v in rec["config"].items()})
-        row["path"] = str(p)
+        row["path"], row["untrusted"] = str(p), untrusted(rec)   # why not to reuse it (None: do)
         rows.append(row)
     if corrupt:
         warnings.warn(f"skipped {len(corrupt)} corrupt record(s) in {store}:\n"

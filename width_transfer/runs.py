@@ -188,7 +188,8 @@ def _search_setup(scale, algorithm: str, name: str, point: Projection, seed: int
     data = _train_data(**spec)
     cfg = floor_epochs(algorithm, cfg, len(data), s.min_steps.get(algorithm, 0))
     config = search_config(algorithm, arch, data, seed=seed, device=pick_device(device),
-                           divisor=divisor, world=max(nproc, 1), **cfg)
+                           divisor=divisor, world=max(nproc, 1),
+                           channels_last=s.search_layout.get(name), **cfg)
     return SearchSetup(s, data, spec, nproc, config)
 
 # %% ../nbs/18_runs.ipynb #344787e1

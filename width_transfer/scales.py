@@ -56,6 +56,8 @@ class Scale:
     precision: dict = field(default_factory=dict)   # network -> fp32 | bf16 for training and
                                                     # search (absent: auto)
     stacking: str = "average"    # stacking used where a figure does not compare them
+    search_layout: dict = field(default_factory=dict)   # network -> channels_last True | False
+                                                        # for its searches (absent: auto)
     min_steps: dict = field(default_factory=dict)   # algorithm -> training steps a search (for
                                                     # MorphNet: each probe) makes at least; a
                                                     # data projection's epochs are raised to it
@@ -107,6 +109,7 @@ _cpu = Scale(
     slimming=((1.5, 1), (2.0, 1), (2.0, 2)), nproc=1,
     precision={"resnet18": "bf16", "resnet50": "fp32", "resnet101": "fp32",
                "mobilenetv2": "fp32"},
+    search_layout={"mobilenetv2": False},
     min_steps={"morphnet": 300})
 
 # %% ../nbs/17_scales.ipynb #c3626bfb

@@ -5,6 +5,8 @@
 # %% ../nbs/10_search.ipynb #9447d17f
 from __future__ import annotations
 import copy, math, time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 import torch
 import torch.distributed as dist
@@ -17,7 +19,7 @@ from .loaders import make_loader
 from .results import save_checkpoint, load_checkpoint, CorruptCheckpoint, Diverged
 
 # %% auto #0
-__all__ = ['CostMeter', 'resolve_precision', 'kd_loss', 'recalibrate_bn', 'top1', 'Session', 'ShownBatches']
+__all__ = ['CostMeter', 'run_layout', 'resolve_precision', 'kd_loss', 'recalibrate_bn', 'top1', 'Session', 'ShownBatches']
 
 # %% ../nbs/10_search.ipynb #46371680
 class CostMeter:
@@ -53,6 +55,18 @@ def _check_precision(p: str) -> str:
         raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {p!r}")
     return p
 
+# %% ../nbs/10_search.ipynb #e4342531
+_LAYOUT: ContextVar = ContextVar("width_transfer_search_layout", default=None)
+
+@contextmanager
+def run_layout(channels_last: bool):  # the layout every `resolve_precision` inside returns
+    "Within this block, searches train in the layout `channels_last` (a search key's layout)."
+    if not isinstance(channels_last, bool):
+        raise ValueError(f"channels_last must be True or False, got {channels_last!r}")
+    token = _LAYOUT.set(channels_last)
+    try: yield
+    finally: _LAYOUT.reset(token)
+
 # %% ../nbs/10_search.ipynb #3e04feb8
 def resolve_precision(precision: str,  # 'auto', 'fp32' or 'bf16'
                       arch: Arch,      # the network the algorithm trains (supernet or widened)
@@ -64,6 +78,7 @@ def resolve_precision(precision: str,  # 'auto', 'fp32' or 'bf16'
      "`narrowest` too: a search that slices sub-networks runs convs that narrow.")
     prec, cl = auto_precision(arch, torch.device(device))
     if narrowest is not None: cl = cl and channels_last_ok(narrowest, torch.device(device))
+    if (fixed := _LAYOUT.get()) is not None: cl = fixed   # inside `run_layout`: the key's layout
     return (prec if precision == "auto" else precision), cl
 
 # %% ../nbs/10_search.ipynb #0fa31bd0

@@ -212,10 +212,10 @@ def _channels_last(flag: str, arch: Arch, device) -> bool:
     ("The layout `--channels-last` asks for ('auto': the engine's choice); "
      "refused where it computes wrongly.")
     if flag == "on" and not channels_last_ok(arch, device):
-        raise ValueError(f"--channels-last on: this CPU has no AVX-512, and there oneDNN computes "
-                         f"wrong gradients for a 1x1 stride-2 conv with < 8 input channels in "
-                         f"channels_last (this network's shortcuts take {shortcut_inputs(arch)}); "
-                         f"use --channels-last auto or off")
+        raise ValueError(f"--channels-last on: this CPU has no AVX-512, and there channels_last "
+                         f"is not trusted (oneDNN computes wrong gradients for 1x1 stride-2 convs "
+                         f"with < 8 input channels, and narrow MobileNetV2 searches diverge in it "
+                         f"only; device.channels_last_ok); use --channels-last auto or off")
     return auto_precision(arch, device)[1] if flag == "auto" else flag == "on"
 
 # %% ../nbs/08_train.ipynb #8ebd33b7
