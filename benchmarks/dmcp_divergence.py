@@ -6,12 +6,16 @@ checkpoints and locks: nothing reaches results/ or work/) with every weight step
 (`dmcp._weight_step` wrapped; the search itself is unchanged), and stops at `--steps` or at the
 divergence.
 
-    python benchmarks/dmcp_divergence.py --network mobilenetv2 --resolution 14     # diverges at step 263
-    python benchmarks/dmcp_divergence.py --network mobilenetv2 --resolution 14 --lr 0.05
-    python benchmarks/dmcp_divergence.py --network mobilenetv2 --resolution 14 --nchw
+    python benchmarks/dmcp_divergence.py --network mobilenetv2 --resolution 14     # the scale's layout (NCHW)
+    python benchmarks/dmcp_divergence.py --network mobilenetv2 --resolution 14 --layout channels_last --lr 0.05
+
+`--layout` sets the scale's `search_layout` for the network, so the key records it; channels_last is refused
+on a CPU without AVX-512 (`device.channels_last_ok`, version 2). On the 2-core AVX2 EPYC, before that rule,
+channels_last diverged at 14 px at step 263 (lr 0.1), 292 (0.05) and 51 (0.03), and NCHW trained.
     python benchmarks/dmcp_divergence.py --network mobilenetv2 --resolution 28 --steps 320   # the target
 """
 import argparse
+import dataclasses
 import math
 import os
 import tempfile
@@ -59,7 +63,8 @@ def main():
     p.add_argument("--steps", type=int, default=400, help="stop after this many weight steps")
     p.add_argument("--bound", type=float, default=100.0, help="report the first weight above it")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--nchw", action="store_true", help="train NCHW (channels_last off) whatever the engine picks")
+    p.add_argument("--layout", choices=("scale", "nchw", "channels_last"), default="scale",
+                   help="the search's memory layout (scale: the cpu scale's search_layout, else the engine's)")
     args = p.parse_args()
     S = get_scale("cpu")
     points = [q for q in S.points(args.network, "resolution")
@@ -68,9 +73,9 @@ def main():
         raise SystemExit(f"--resolution must be one of the resolution grid's: "
                          f"{[resolution_of(S, q) for q in S.points(args.network, 'resolution')]}")
     watch(args.bound, args.steps)
-    if args.nchw:   # the supernet's layout only: the key stays the scale's (hence the temporary folder)
-        pick = dmcp.resolve_precision
-        dmcp.resolve_precision = lambda *a, **k: (pick(*a, **k)[0], False)
+    if args.layout != "scale":   # through the scale, so the search's key records the layout
+        S = dataclasses.replace(S, search_layout={**S.search_layout,
+                                                  args.network: args.layout == "channels_last"})
     overrides = {} if args.lr is None else dict(lr=args.lr)
     print(f"{torch.__version__}; DMCP, {args.network} at {points[0]}, seed {args.seed}, {overrides or 'scale settings'}")
     os.chdir(tempfile.mkdtemp())   # its checkpoints, locks and records: never the project's work/

@@ -16,7 +16,6 @@ from .models import build_model, check_memory
 from .data import ImageTensorDataset, tensor_digest, dataset_info, load_dataset
 from .channels import channel_layers, arch_with_group_widths, group_widths
 from .search import CostMeter, Session, resolve_precision, run_layout
-from .device import channels_last_ok
 from .loaders import FolderData
 from .results import (config_hash, find_record, save_record, record_path,
                                     provenance, check_store, check_writable, identity_fields,
@@ -221,7 +220,7 @@ def search_config(algorithm: str,                    # a key of `OPTIMIZERS`
     sup = scale_width(arch, settings.get("widen", 1.0))
     thin = mod.narrowest(sup, settings) if hasattr(mod, "narrowest") else None   # sliced searches
     prec, cl = resolve_precision(settings.get("precision", "fp32"), sup, torch.device(device), thin)
-    if channels_last and not all(channels_last_ok(n, torch.device(device)) for n in (sup, thin) if n):
+    if channels_last and not cl:   # the engine refuses it for the supernet or its narrowest
         raise ValueError(f"channels_last=True: {device} cannot train this search correctly in "
                          f"channels_last (device.channels_last_ok: a CPU without AVX-512); "
                          f"use channels_last=False or None")

@@ -16,7 +16,7 @@ from .models import build_model, check_memory
 from .flops import count_flops, check_resolution
 from .data import (DATASETS, ImageTensorDataset, dataset_info, load_dataset,
                                  check_fraction, data_identity)
-from .device import (auto_precision, channels_last_ok, shortcut_inputs, dist_env,
+from .device import (auto_precision, channels_last_ok, dist_env,
                                    pick_device, init_distributed, all_sum, autocast_for,
                                    progress_mode, progress_bar)
 from .loaders import TensorLoader
