@@ -107,8 +107,7 @@ _cpu = Scale(
     networks=("resnet18", "mobilenetv2"), table1=("resnet50",), seeds=(0, 1, 2),
     transfer_seeds=(0, 1), search_seeds=(0, 1),
     slimming=((1.5, 1), (2.0, 1), (2.0, 2)), nproc=1,
-    precision={"resnet18": "bf16", "resnet50": "fp32", "resnet101": "fp32",
-               "mobilenetv2": "fp32"},
+    precision={"resnet50": "fp32", "resnet101": "fp32", "mobilenetv2": "fp32"},   # resnet18: auto
     search_layout={"mobilenetv2": False},
     min_steps={"morphnet": 300})
 

@@ -1,0 +1,61 @@
+"""The cpu scale's keys on each CPU class: ResNet18's precision is the engine's choice (`auto`),
+so an AVX512-BF16 CPU computes the keys of the committed bf16 records and a CPU without native
+bf16 computes fp32 keys of its own (nbs/17_scales). The CPU is simulated by its flags."""
+from pathlib import Path
+from unittest import mock
+
+import pytest
+import torch
+
+import width_transfer.device as device
+from width_transfer.results import config_hash
+from width_transfer.runs import search_key, train_argv
+from width_transfer.scales import get_scale, network
+from width_transfer.train import get_args_parser, make_config
+
+STORE = Path(__file__).resolve().parents[1] / "results" / "cpu"
+CPU = get_scale("cpu")
+BF16 = {"avx2", "avx512f", "avx512_bf16"}   # the AVX512-BF16 EPYC of the committed records
+AVX2 = {"avx2"}                              # an AVX2-only EPYC
+
+
+def _train_key(flags, name="resnet18", seed=0):
+    "(config of the uniform target's training at the cpu scale, its hash) on a CPU with `flags`."
+    point = CPU.targets[name]
+    with mock.patch.object(device, "cpu_flags", lambda *a: set(flags)):
+        args = get_args_parser().parse_args(train_argv(CPU, network(CPU, name, point), point, seed))
+        cfg = make_config(args, torch.device("cpu"), world=1)
+    return cfg, config_hash(cfg)
+
+
+def _search_key(flags, algorithm, seed, name="resnet18"):
+    with mock.patch.object(device, "cpu_flags", lambda *a: set(flags)):
+        cfg = search_key(CPU, algorithm, name, CPU.targets[name], seed=seed, device="cpu")
+    return cfg, config_hash(cfg)
+
+
+def test_bf16_cpu_finds_the_committed_resnet18_records():
+    cfg, h = _train_key(BF16)
+    assert (cfg["precision"], cfg["channels_last"]) == ("bf16", True)
+    assert (STORE / f"{h}.json").exists(), f"uniform ResNet18 training {h} not in {STORE}"
+    for seed in (0, 1):   # the second-version DMCP direct searches made on that machine
+        cfg, h = _search_key(BF16, "dmcp", seed)
+        assert (cfg["settings"]["precision"], cfg["channels_last"]) == ("bf16", True)
+        assert (STORE / f"{h}.json").exists(), f"DMCP direct seed {seed} ({h}) not in {STORE}"
+
+
+@pytest.mark.parametrize("algorithm", ["dmcp", "morphnet", "autoslim"])
+def test_avx2_cpu_runs_resnet18_in_fp32_nchw(algorithm):
+    cfg, h = _search_key(AVX2, algorithm, 0)
+    assert (cfg["settings"]["precision"], cfg["channels_last"]) == ("fp32", False)
+    assert h != _search_key(BF16, algorithm, 0)[1]
+    cfg, h = _train_key(AVX2)
+    assert (cfg["precision"], cfg["channels_last"]) == ("fp32", False)
+
+
+def test_pinned_networks_keep_their_key_on_every_cpu():
+    for flags in (BF16, AVX2):
+        assert _train_key(flags, "mobilenetv2")[0]["precision"] == "fp32"
+        cfg, h = _search_key(flags, "morphnet", 0, "mobilenetv2")
+        assert (cfg["settings"]["precision"], cfg["channels_last"]) == ("fp32", False)
+        assert (STORE / f"{h}.json").exists()   # made on the AVX2 EPYC, found on both
