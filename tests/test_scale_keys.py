@@ -59,3 +59,10 @@ def test_pinned_networks_keep_their_key_on_every_cpu():
         cfg, h = _search_key(flags, "morphnet", 0, "mobilenetv2")
         assert (cfg["settings"]["precision"], cfg["channels_last"]) == ("fp32", False)
         assert (STORE / f"{h}.json").exists()   # made on the AVX2 EPYC, found on both
+
+
+def test_avx512_cpu_without_bf16_computes_fp32_keys_of_its_own():
+    "The one loss of leaving ResNet18 to `auto`: such a CPU no longer finds the bf16 records."
+    cfg, h = _train_key({"avx2", "avx512f"})
+    assert (cfg["precision"], cfg["channels_last"]) == ("fp32", True)
+    assert h != _train_key(BF16)[1]
