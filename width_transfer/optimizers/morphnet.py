@@ -22,7 +22,8 @@ __all__ = ['VERSION', 'settings', 'FlopsRegularizer', 'learn_structure', 'next_s
 # %% ../../nbs/13_morphnet.ipynb #a362331b
 # of this optimizer's mechanism: raise it when its behaviour changes (older records stay history).
 # 2: the strength sweep to `alive_fraction`
-VERSION = 2
+# 3: the penalty as a proximal step on the BN scales (learn_structure)
+VERSION = 3
 
 # %% ../../nbs/13_morphnet.ipynb #0bdf9e0f
 def settings(strength: float = 10.0,      # the sweep's first strength, x 1 / the initial regularizer
@@ -123,9 +124,13 @@ def learn_structure(model: nn.Module,               # the network of `reg`, trai
                     precision: str = "fp32",        # autocast precision, 'fp32' or 'bf16'
                     session: Session | None = None, # processes and checkpoint (None: this process)
                    ):
-    "Train `model` on task loss + `lam` x the FLOPs regularizer, at a fixed learning rate."
+    ("Train `model` on task loss + `lam` x the FLOPs regularizer, at a fixed learning rate; the "
+     "regularizer as a proximal step on the BN scales.")
     session = session or Session(next(model.parameters()).device)
     opt = torch.optim.SGD(param_groups(model, wd), lr=lr, momentum=0.9, nesterov=True)
+    gammas = [bn.weight for g, free in zip(reg.groups, reg.free) if not free
+              for i in g for bn in reg.layers[i].bns]
+    shrink = lr / (1 - 0.9)   # the step momentum 0.9 gives a steady gradient: strengths keep their scale
     crit = nn.CrossEntropyLoss()
     trace = trace if trace is not None else []
     first, _ = session.resume(dict(model=model, opt=opt), {}, meter, trace)
@@ -136,11 +141,14 @@ def learn_structure(model: nn.Module,               # the network of `reg`, trai
         for i, (x, y) in enumerate(loader):
             with autocast_for(x.device, precision): task = crit(model(x), y)
             penalty = reg()
-            loss = task + lam * penalty
+            pull = torch.autograd.grad(lam * penalty, gammas, allow_unused=True)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            task.backward()
             session.sync_grads(model.parameters())
             opt.step()
+            with torch.no_grad():   # the proximal step: shrink |gamma| by its pull, stop at 0
+                for w, g in zip(gammas, pull):
+                    if g is not None: w.copy_(w.sign() * (w.abs() - shrink * g.abs()).clamp_min(0))
             if meter is not None: meter.train(reg.arch, len(y) * session.world)
             tl += task.item()
             tr += float(penalty.detach())
