@@ -49,6 +49,9 @@ def test_avx2_cpu_runs_resnet18_in_fp32_nchw(algorithm):
     cfg, h = _search_key(AVX2, algorithm, 0)
     assert (cfg["settings"]["precision"], cfg["channels_last"]) == ("fp32", False)
     assert h != _search_key(BF16, algorithm, 0)[1]
+
+
+def test_avx2_cpu_trains_resnet18_in_fp32_nchw():
     cfg, h = _train_key(AVX2)
     assert (cfg["precision"], cfg["channels_last"]) == ("fp32", False)
 
