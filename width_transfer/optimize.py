@@ -64,7 +64,8 @@ def _module(algorithm: str):
 # Settings per scale (one definition, used by the comparison and the paper notebooks). cpu: ResNet18
 # x0.25 on the 60,000 Fashion-MNIST training images at 28 px on 2 cores; MorphNet's strength was
 # chosen so that structure learning keeps about a third of the FLOPs (measured: 31%); since
-# MorphNet v2 it is only the sweep's first strength (`alive_fraction` sets the sparsity).
+# MorphNet v2 it is only the sweep's first strength (`alive_fraction` sets the sparsity), and since
+# v3 (the penalty as a proximal step) the default 0.5 (about half alive on the validation's seed).
 # DMCP at cpu: 10x the original's architecture lr (5 -> 1) and at least 1,000 architecture steps
 # (7 epochs of the target's 20,000 images): four ResNet18 searches, two starts x two seeds, agree at
 # pairwise r 0.92-0.98; 312 steps at lr 0.5 or 5 did not (nbs/paper/dmcp_starts, README).
@@ -75,17 +76,17 @@ OPTIMIZER_PRESETS = {
                   slimming=dict(epochs=1, batch_size=32)),
     "cpu": dict(dmcp=dict(epochs=2, arch_lr=5.0, arch_lr_min=1.0, min_arch_steps=1000),
                 autoslim=dict(epochs=2),
-                morphnet=dict(strength=10.0, epochs=2), slimming=dict(widen=1.5, epochs=1)),
+                morphnet=dict(epochs=2), slimming=dict(widen=1.5, epochs=1)),
     # gpu: full Fashion-MNIST on one GPU (not measured yet: no GPU in the sessions that wrote this).
     "gpu": dict(dmcp=dict(epochs=10), autoslim=dict(epochs=10),
-                morphnet=dict(strength=10.0, epochs=5), slimming=dict(widen=1.5, epochs=2)),
+                morphnet=dict(epochs=5), slimming=dict(widen=1.5, epochs=2)),
     # paper: DMCP's 40 epochs (the original's schedule), AutoSlim's 50 (the author in
     # slimmable_networks #11, mmrazor), MorphNet 30 and slimming 10 (our choice; the paper's
     # appendix is unavailable); batch 1024 with the Joslim lr of 0.125 per 256 images. ImageNet
     # folders go through `FolderData`.
     "paper": dict(dmcp=dict(epochs=40, batch_size=1024, lr=0.5, lr_min=0.08),
                   autoslim=dict(epochs=50, batch_size=1024, lr=0.5),
-                  morphnet=dict(strength=10.0, epochs=30, batch_size=1024, lr=0.5),
+                  morphnet=dict(epochs=30, batch_size=1024, lr=0.5),
                   slimming=dict(widen=1.5, epochs=10, batch_size=1024, lr=0.5)),
 }
 

@@ -17,7 +17,7 @@ from ..search import resolve_precision, _check_precision, CostMeter, Session
 from ..channels import channel_layers, arch_with_group_widths, flops_poly
 
 # %% auto #0
-__all__ = ['VERSION', 'settings', 'FlopsRegularizer', 'learn_structure', 'next_strength', 'probe', 'run']
+__all__ = ['VERSION', 'settings', 'FlopsRegularizer', 'prox_shrink', 'learn_structure', 'next_strength', 'probe', 'run']
 
 # %% ../../nbs/13_morphnet.ipynb #a362331b
 # of this optimizer's mechanism: raise it when its behaviour changes (older records stay history).
@@ -26,7 +26,7 @@ __all__ = ['VERSION', 'settings', 'FlopsRegularizer', 'learn_structure', 'next_s
 VERSION = 3
 
 # %% ../../nbs/13_morphnet.ipynb #0bdf9e0f
-def settings(strength: float = 10.0,      # the sweep's first strength, x 1 / the initial regularizer
+def settings(strength: float = 0.5,       # the sweep's first strength, x 1 / the initial regularizer
              threshold: float = 1e-2,     # a channel is alive while its |gamma| is above it
              epochs: int = 2,             # structure-learning epochs of each probe
              batch_size: int = 256,       # the global batch
@@ -34,7 +34,7 @@ def settings(strength: float = 10.0,      # the sweep's first strength, x 1 / th
              wd: float = 5e-5,            # weight decay of conv and linear weights
              alive_fraction: float = 0.5, # the alive network's FLOPs, a fraction of the target's
              tolerance: float = 0.04,     # a probe within this of `alive_fraction` ends the sweep
-             probes: int = 6,             # at most this many probes (structure-learning runs)
+             probes: int = 8,             # at most this many probes (structure-learning runs)
              precision: str = "auto",     # 'auto' (the training engine's), 'fp32' or 'bf16'
             ) -> dict:
     ("MorphNet settings: the strength sweep (first strength, `alive_fraction` to reach, "
@@ -111,6 +111,16 @@ class FlopsRegularizer:
         return arch_flops(arch_with_group_widths(self.arch, [max(1, n) for n in self.alive()]),
                           resolution)
 
+# %% ../../nbs/13_morphnet.ipynb #99aed7b4
+def prox_shrink(gammas: list,        # BN scales, shrunk in place
+                pulls: list,         # the penalty's gradient for each (None: not penalized)
+                shrink: float,       # step size: lr / (1 - momentum) in `learn_structure`
+               ):
+    "The proximal step of an L1-type penalty: |gamma| moves `shrink` x |pull| towards 0 and stops there."
+    with torch.no_grad():
+        for w, g in zip(gammas, pulls):
+            if g is not None: w.copy_(w.sign() * (w.abs() - shrink * g.abs()).clamp_min(0))
+
 # %% ../../nbs/13_morphnet.ipynb #a1199a1d
 def learn_structure(model: nn.Module,               # the network of `reg`, trained in place
                     reg: FlopsRegularizer,          # its FLOPs regularizer
@@ -146,9 +156,7 @@ def learn_structure(model: nn.Module,               # the network of `reg`, trai
             task.backward()
             session.sync_grads(model.parameters())
             opt.step()
-            with torch.no_grad():   # the proximal step: shrink |gamma| by its pull, stop at 0
-                for w, g in zip(gammas, pull):
-                    if g is not None: w.copy_(w.sign() * (w.abs() - shrink * g.abs()).clamp_min(0))
+            prox_shrink(gammas, pull, shrink)
             if meter is not None: meter.train(reg.arch, len(y) * session.world)
             tl += task.item()
             tr += float(penalty.detach())
