@@ -1,4 +1,4 @@
-"""Fig 10's numbers for MobileNetV2 from the records the store holds so far (nothing runs): Pearson r of the
+"""Fig 10's numbers for MobileNetV2 (or WT_NET=resnet18) from the records the store holds so far (nothing runs): Pearson r of the
 extrapolated widths of each projection with the direct searches (seeds 0-2) and the start-only widths,
 computed as nbs/paper/fig10.ipynb does (`runs.transfer`, `study.width_similarity`, `runs.cached_only`);
 points not yet searched are named and skipped.
@@ -10,7 +10,8 @@ from width_transfer.scales import get_scale, network
 from width_transfer.runs import transfer, start_only, cached_only, search
 from width_transfer.study import width_similarity, source_name, resolution_of
 from width_transfer.results import Diverged
-S = get_scale("cpu"); n = "mobilenetv2"; target = S.targets[n]; base = network(S, n, target)
+import os
+S = get_scale("cpu"); n = os.environ.get("WT_NET", "mobilenetv2"); target = S.targets[n]; base = network(S, n, target)
 algos = sys.argv[1:] or ["dmcp", "morphnet"]
 with cached_only():
     for a in algos:

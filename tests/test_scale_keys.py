@@ -59,7 +59,7 @@ def test_avx2_cpu_trains_resnet18_in_fp32_nchw():
 def test_pinned_networks_keep_their_key_on_every_cpu():
     for flags in (BF16, AVX2):
         assert _train_key(flags, "mobilenetv2")[0]["precision"] == "fp32"
-        cfg, h = _search_key(flags, "morphnet", 0, "mobilenetv2")
+        cfg, h = _search_key(flags, "dmcp", 1, "mobilenetv2")
         assert (cfg["settings"]["precision"], cfg["channels_last"]) == ("fp32", False)
         assert (STORE / f"{h}.json").exists()   # made on the AVX2 EPYC, found on both
 
