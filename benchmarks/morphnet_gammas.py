@@ -18,32 +18,14 @@ import argparse
 import torch
 import torch.nn as nn
 
-from width_transfer.channels import arch_with_group_widths, group_widths
-from width_transfer.flops import arch_flops, fit_widths
+from width_transfer.channels import group_widths
 from width_transfer.models import build_model
 from width_transfer.optimize import load_search_data
-from width_transfer.optimizers.morphnet import FlopsRegularizer
+from width_transfer.optimizers.morphnet import FlopsRegularizer, prox_shrink
 from width_transfer.scales import get_scale, network
+from width_transfer.study import poor_seed
 from width_transfer.search import Session
 from width_transfer.train import param_groups
-
-
-def poor_seed(scale, name, point, late, narrowed, res):
-    "nbs/paper/validation.ipynb's seed: `narrowed` stages at `late` x uniform, stem and stage 1 widened."
-    uni = network(scale, name, point)
-    total, gw = arch_flops(uni, res), group_widths(uni)
-    def stage(g):
-        n = uni.layer_names()[g[0]]
-        return 1 if n == "stem" else int(n[1:n.index(".")])
-    late_g = [stage(g) in narrowed for g in uni.tied_groups()]
-    def at(w1):
-        return arch_with_group_widths(uni, [max(1, round(w * late)) if l else w1
-                                            for w, l in zip(gw, late_g)])
-    w1 = max(gw)
-    while w1 > 1 and arch_flops(at(w1), res) > total: w1 -= 1
-    while arch_flops(at(w1 + 1), res) <= total: w1 += 1
-    seed = at(w1)
-    return fit_widths(seed, [float(w) for w in seed.widths()], total, res)
 
 
 def main():
@@ -59,7 +41,7 @@ def main():
     if not 0 < a.late < 1: raise SystemExit(f"--late must be in (0, 1), got {a.late}")
     scale = get_scale("cpu")
     target = scale.targets["resnet18"]
-    arch = poor_seed(scale, "resnet18", target, a.late, {2, 3, 4}, 28)
+    arch = poor_seed(network(scale, "resnet18", target), 28, a.late, {2, 3, 4})
     print("seed widths per group:", group_widths(arch))
     data = load_search_data(scale.dataset, None, 28, target.data_fraction, 0)
     loader = Session(torch.device("cpu")).loader(data, 64, 0, False)
@@ -80,10 +62,7 @@ def main():
                 opt.zero_grad(set_to_none=True)
                 task.backward()
                 opt.step()
-                with torch.no_grad():
-                    for w, g in zip(flat, pen):
-                        if g is not None:
-                            w.copy_(torch.sign(w) * torch.clamp(w.abs() - a.lr * g.abs(), min=0))
+                prox_shrink(flat, pen, a.lr)   # shrink lr (MorphNet v3 uses lr / (1 - momentum))
             else:
                 loss = task + lam * reg()
                 opt.zero_grad(set_to_none=True)
