@@ -1,0 +1,59 @@
+"""Run cpu-scale searches one by one, with the keys of the paper notebooks (`runs.search`), and
+print each one's seconds; a search already in the store is read, not rerun. How the redone study's
+batches were run (one per core, `OMP_NUM_THREADS=1 taskset -c N`, from a worktree pinned to a commit).
+
+    python benchmarks/searches.py --net resnet18 morphnet:direct:0:0 morphnet:width:1:0
+
+Each item is algorithm:grid:index:seed; grid 'direct' is the scale's target, otherwise the point
+`scales.points(net, grid)[:-1][index]` (the grid's projections, the target excluded).
+"""
+import argparse
+import time
+
+from width_transfer.optimize import ALGORITHMS
+from width_transfer.results import Diverged
+from width_transfer.runs import label, search
+from width_transfer.scales import get_scale
+
+
+def point(S, net, grid, index):
+    "The projection an item names (grid 'direct': the target)."
+    if grid == "direct": return S.targets[net]
+    if grid not in S.grids:
+        raise SystemExit(f"unknown grid {grid!r}; grids: direct, {', '.join(S.grids)}")
+    pts = S.points(net, grid)[:-1]
+    if not 0 <= index < len(pts):
+        raise SystemExit(f"index {index} is outside grid {grid!r} (0-{len(pts) - 1})")
+    return pts[index]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("items", nargs="+", help="algorithm:grid:index:seed")
+    p.add_argument("--net", default="resnet18", help="the network (the scale's networks)")
+    p.add_argument("--scale", default="cpu", help="the scale (scales.SCALES)")
+    a = p.parse_args()
+    S = get_scale(a.scale)
+    if a.net not in S.targets:
+        raise SystemExit(f"unknown network {a.net!r}; {a.scale} networks: {', '.join(S.targets)}")
+    todo = []
+    for item in a.items:   # every item checked before any search starts
+        parts = item.split(":")
+        if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
+            raise SystemExit(f"item {item!r} is not algorithm:grid:index:seed (e.g. morphnet:width:0:0)")
+        alg, grid, index, seed = parts[0], parts[1], int(parts[2]), int(parts[3])
+        if alg not in ALGORITHMS:
+            raise SystemExit(f"unknown algorithm {alg!r}; algorithms: {', '.join(ALGORITHMS)}")
+        todo.append((alg, point(S, a.net, grid, index), seed))
+    for alg, pt, seed in todo:
+        t = time.time()
+        print(f"-- {a.net} {alg} {label(pt)} s{seed} start {time.strftime('%H:%M')}", flush=True)
+        try:
+            search(S, alg, a.net, pt, seed)
+        except Diverged as e:
+            print(f"  DIVERGED {alg} {label(pt)} seed {seed}: {e}", flush=True)
+        print(f"== {a.net} {alg} {label(pt)} s{seed} {time.time() - t:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
