@@ -1,17 +1,19 @@
-"""Fig 10's numbers for MobileNetV2 (or WT_NET=resnet18) from the records the store holds so far (nothing runs): Pearson r of the
-extrapolated widths of each projection with the direct searches (seeds 0-2) and the start-only widths,
-computed as nbs/paper/fig10.ipynb does (`runs.transfer`, `study.width_similarity`, `runs.cached_only`);
+"""Fig 10's numbers for MobileNetV2 (or WT_NET=resnet18) from the records the store holds so far
+(nothing runs): Pearson r of the extrapolated widths of each projection with the direct searches
+(seeds 0-2) and the start-only widths, computed as nbs/paper/fig10.ipynb does (`runs.transfer`, `study.width_similarity`, `runs.cached_only`);
 points not yet searched are named and skipped.
 
     python benchmarks/fig10_so_far.py dmcp morphnet
 """
+import os
 import sys
 from width_transfer.scales import get_scale, network
 from width_transfer.runs import transfer, start_only, cached_only, search
 from width_transfer.study import width_similarity, source_name, resolution_of
 from width_transfer.results import Diverged
-import os
-S = get_scale("cpu"); n = os.environ.get("WT_NET", "mobilenetv2"); target = S.targets[n]; base = network(S, n, target)
+S = get_scale("cpu"); n = os.environ.get("WT_NET", "mobilenetv2")
+if n not in S.targets: sys.exit(f"WT_NET={n!r} is not a cpu-scale network: {', '.join(S.targets)}")
+target = S.targets[n]; base = network(S, n, target)
 algos = sys.argv[1:] or ["dmcp", "morphnet"]
 with cached_only():
     for a in algos:

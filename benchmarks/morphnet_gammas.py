@@ -6,7 +6,7 @@ the cpu scale, stages 2-4 at 0.4 of uniform, stem and stage 1 widened to equal F
 strength, printing every 50 steps each channel group's alive count and mean |gamma|, and at the
 end how often each group's gammas change sign per step (a gamma that flips sign nearly every step
 is oscillating around zero). `--prox` replaces the penalty's subgradient in the SGD step (as in
-`morphnet.learn_structure`) by a proximal step: SGD with momentum on the task loss only, then
+MorphNet version 2) by a proximal step (version 3 takes it with a shrink of lr / (1 - momentum)): SGD with momentum on the task loss only, then
 each gamma shrunk towards zero by lr x its penalty gradient and set to 0 where it would cross.
 Nothing is stored. Run from the repository root:
 

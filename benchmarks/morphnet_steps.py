@@ -1,7 +1,8 @@
 """MorphNet's alive fraction against its strength on a small traced CNN, for a number of epochs per probe.
 
-The strength sweep of `anymodel.morphnet` assumes a stronger penalty leaves less alive. With too few steps per
-probe the plain (sub)gradient step on the BatchNorm scales overshoots zero every step and the reverse happens.
+The strength sweep of `anymodel.morphnet` assumes a stronger penalty leaves less alive. Up to anymodel VERSION 1
+(the penalty as a plain (sub)gradient step on the BatchNorm scales) too few steps per probe overshot zero every
+step and the reverse happened; since VERSION 2 the penalty is a proximal step (`morphnet.prox_shrink`).
 This runs one probe per strength (the walkthrough's SmallNet at width x0.5 on 3% of Fashion-MNIST, batch 64)
 and prints the alive channels, the alive MACs over the projected network's, the |gamma| quantiles and the
 task loss of the last epoch.

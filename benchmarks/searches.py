@@ -8,6 +8,7 @@ Each item is algorithm:grid:index:seed; grid 'direct' is the scale's target, oth
 `scales.points(net, grid)[:-1][index]` (the grid's projections, the target excluded).
 """
 import argparse
+import re
 import time
 
 from width_transfer.optimize import ALGORITHMS
@@ -16,9 +17,15 @@ from width_transfer.runs import label, search
 from width_transfer.scales import get_scale
 
 
-def point(S, net, grid, index):
+def point(S,        # the scale
+          net,      # the network
+          grid,     # 'direct' (the target) or one of the scale's grids
+          index,    # the projection's index in the grid (0 for 'direct')
+         ):
     "The projection an item names (grid 'direct': the target)."
-    if grid == "direct": return S.targets[net]
+    if grid == "direct":
+        if index != 0: raise SystemExit(f"grid 'direct' has one point: index 0, got {index}")
+        return S.targets[net]
     if grid not in S.grids:
         raise SystemExit(f"unknown grid {grid!r}; grids: direct, {', '.join(S.grids)}")
     pts = S.points(net, grid)[:-1]
@@ -39,7 +46,7 @@ def main():
     todo = []
     for item in a.items:   # every item checked before any search starts
         parts = item.split(":")
-        if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
+        if len(parts) != 4 or not all(re.fullmatch("[0-9]+", x) for x in parts[2:]):
             raise SystemExit(f"item {item!r} is not algorithm:grid:index:seed (e.g. morphnet:width:0:0)")
         alg, grid, index, seed = parts[0], parts[1], int(parts[2]), int(parts[3])
         if alg not in ALGORITHMS:

@@ -442,15 +442,15 @@ class TracedFlopsRegularizer:
 def train_morph(model: nn.Module,             # the model of `reg` (trained in place)
                 reg: TracedFlopsRegularizer,  # its FLOPs regularizer
                 data,                         # (image, label) items
-                lam: float,                   # the regularizer's weight in the loss
+                lam: float,                   # the regularizer's weight (its proximal step's scale)
                 st: dict,                     # `morphnet.settings(...)`
                 seed: int = 0,                # the data order
                 device=torch.device("cpu"),   # where it trains
                ) -> tuple[int, list]:
-    "Train on task loss + `lam` x `reg()` at a fixed learning rate; images seen, per-epoch trace."
+    "Train on the task loss, `lam` x `reg()` as a proximal step, at a fixed lr; images seen, trace."
     loader = _loader(data, st["batch_size"], seed)
     opt = torch.optim.SGD(param_groups(model, st["wd"]), lr=st["lr"], momentum=0.9, nesterov=True)
-    gammas = [b.weight for g in reg.bns for b in g]
+    gammas = list({id(b.weight): b.weight for g in reg.bns for b in g}.values())   # each BN once
     crit, seen, log, bf16 = nn.CrossEntropyLoss(), 0, [], st["precision"] == "bf16"
     model.train()
     for epoch in range(st["epochs"]):

@@ -65,7 +65,7 @@ def _module(algorithm: str):
 # x0.25 on the 60,000 Fashion-MNIST training images at 28 px on 2 cores; MorphNet's strength was
 # chosen so that structure learning keeps about a third of the FLOPs (measured: 31%); since
 # MorphNet v2 it is only the sweep's first strength (`alive_fraction` sets the sparsity), and since
-# v3 (the penalty as a proximal step) the default 0.5 (about half alive on the validation's seed).
+# v3 (the penalty as a proximal step) the default 0.5 (on the validation's seed 0.25-0.31 kept half).
 # DMCP at cpu: 10x the original's architecture lr (5 -> 1) and at least 1,000 architecture steps
 # (7 epochs of the target's 20,000 images): four ResNet18 searches, two starts x two seeds, agree at
 # pairwise r 0.92-0.98; 312 steps at lr 0.5 or 5 did not (nbs/paper/dmcp_starts, README).

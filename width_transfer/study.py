@@ -261,7 +261,9 @@ def noise_floor(scale,                             # a scale or its name
     return [width_similarity(a, b, base) for i, a in enumerate(archs) for b in archs[i + 1:]]
 
 # %% ../nbs/19_study.ipynb #fe6aedf2
-def stage_of(arch: Arch, group: list) -> int:
+def stage_of(arch: Arch,    # the network
+             group: list,   # a tied group (`arch.tied_groups()`): its layers' indices
+            ) -> int:
     "The stage of a tied group's first layer: 1 for the stem, else the number in its name (`s2.0.conv1`)."
     name = arch.layer_names()[group[0]]
     return 1 if name == "stem" else int(name[1:name.index(".")])
@@ -272,7 +274,7 @@ def poor_seed(uniform: Arch,     # the uniform network at the point
               late: float,       # the narrowed stages' widths, x uniform
               narrowed: set,     # the stages narrowed (2 and up; the stem and stage 1 are widened)
              ) -> Arch:
-    "`uniform` with the `narrowed` stages at `late` x their width, and the FLOPs given back to stage 1."
+    "`uniform` with the `narrowed` stages at `late` x their width; the other stages share the FLOPs given back."
     if not 0 < late < 1: raise ValueError(f"late must be in (0, 1), got {late}")
     if not narrowed or min(narrowed) < 2:
         raise ValueError(f"narrowed must name stages 2 and up (stage 1 is widened), got {narrowed}")

@@ -128,7 +128,7 @@ def learn_structure(model: nn.Module,               # the network of `reg`, trai
                     epochs: int,                    # structure-learning epochs
                     lr: float,                      # fixed learning rate
                     wd: float,                      # weight decay of conv and linear weights
-                    lam: float,                     # the regularizer's weight in the loss
+                    lam: float,                     # the regularizer's weight (its proximal step's scale)
                     meter: CostMeter | None = None, # counts the training FLOPs (None: uncounted)
                     trace: list | None = None,      # one entry per epoch is appended to it
                     precision: str = "fp32",        # autocast precision, 'fp32' or 'bf16'
