@@ -82,7 +82,9 @@ def sweep(data, epochs: int):
         r = transfer_widths(SmallNet(), torch.zeros(1, 1, 28, 28), data, "morphnet", Projection(width=0.5),
                             epochs=epochs, results=tempfile.mkdtemp(), batch_size=64)
     end = next(e for e in r.record["trace"] if "alive_fraction_goal" in e)
-    probes = [f"{e['strength']:.3g} -> {e['alive_fraction']:.2f}" for e in r.record["trace"] if "probe" in e]
+    probes = [f"{e['strength']:.3g} -> " + ("diverged" if e["alive_fraction"] is None
+                                             else f"{e['alive_fraction']:.2f}")
+              for e in r.record["trace"] if "probe" in e]
     print(f"{epochs} epochs per probe: probes {probes}; alive fraction {end['alive_fraction']:.3f} "
           f"(goal {end['alive_fraction_goal']}, reached {end['reached']}); widths {r.widths}; "
           f"{time.time() - t:.0f} s")

@@ -689,7 +689,8 @@ def _optimizer(name: str) -> AnyOptimizer:
 # %% ../nbs/24_anymodel.ipynb #399a2ede
 # of this module's mechanism: raise it when its behaviour changes (older records stay history)
 # 2: MorphNet's penalty as a proximal step (morphnet v3)
-VERSION = 2
+# 3: MorphNet's sweep bisects in log strength, tolerance 0.05 (morphnet v4)
+VERSION = 3
 
 def model_fingerprint(model: nn.Module, cg) -> str:
     "A short hash of `model`'s printed structure, its group widths and traced input shape."

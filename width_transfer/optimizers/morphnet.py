@@ -14,6 +14,7 @@ from ..data import ImageTensorDataset
 from ..device import auto_precision, autocast_for
 from ..train import param_groups
 from ..search import resolve_precision, _check_precision, CostMeter, Session
+from ..results import Diverged
 from ..channels import channel_layers, arch_with_group_widths, flops_poly
 
 # %% auto #0
@@ -23,7 +24,8 @@ __all__ = ['VERSION', 'settings', 'FlopsRegularizer', 'prox_shrink', 'learn_stru
 # of this optimizer's mechanism: raise it when its behaviour changes (older records stay history).
 # 2: the strength sweep to `alive_fraction`
 # 3: the penalty as a proximal step on the BN scales (learn_structure)
-VERSION = 3
+# 4: a diverged probe bounds the sweep (too strong); bisection in log strength; tolerance 0.05
+VERSION = 4
 
 # %% ../../nbs/13_morphnet.ipynb #0bdf9e0f
 def settings(strength: float = 0.5,       # the sweep's first strength, x 1 / the initial regularizer
@@ -33,7 +35,7 @@ def settings(strength: float = 0.5,       # the sweep's first strength, x 1 / th
              lr: float = 0.05,            # fixed learning rate
              wd: float = 5e-5,            # weight decay of conv and linear weights
              alive_fraction: float = 0.5, # the alive network's FLOPs, a fraction of the target's
-             tolerance: float = 0.04,     # a probe within this of `alive_fraction` ends the sweep
+             tolerance: float = 0.05,     # a probe within this of `alive_fraction` ends the sweep
              probes: int = 8,             # at most this many probes (structure-learning runs)
              precision: str = "auto",     # 'auto' (the training engine's), 'fp32' or 'bf16'
             ) -> dict:
@@ -166,21 +168,19 @@ def learn_structure(model: nn.Module,               # the network of `reg`, trai
         session.save(epoch + 1, dict(model=model, opt=opt), {}, meter, trace)
 
 # %% ../../nbs/13_morphnet.ipynb #3d34438b
-def next_strength(history: list,        # (strength, alive fraction) of every probe so far
+def next_strength(history: list,        # (strength, alive fraction or None: diverged) of every probe so far
                   goal: float,          # the alive fraction to reach
                   factor: float = 4.0,  # the step until the goal is bracketed
                  ) -> float:
-    "The next probe's strength: x or / `factor` until `goal` is bracketed, then log-log interpolation."
-    h = sorted(history)                                  # by strength
+    "The next probe's strength: x or / `factor` until `goal` is bracketed, then bisection in log strength."
+    h = sorted((s, 0.0 if f is None else f) for s, f in history)   # None (diverged): too strong
     if all(f > goal for _, f in h): return h[-1][0] * factor   # too much alive: stronger
     if all(f <= goal for _, f in h): return h[0][0] / factor
     # neighbours in strength on both sides of the goal (with noise there may be several pairs:
-    # the one whose fractions are closest); the new strength is strictly inside their interval
-    pairs = [(a, b) for a, b in zip(h, h[1:]) if (a[1] > goal) != (b[1] > goal)]
-    (s1, f1), (s2, f2) = min(pairs, key=lambda p: abs(p[0][1] - p[1][1]))
-    t = (math.log(f1) - math.log(goal)) / (math.log(f1) - math.log(f2))
-    t = min(max(t, 0.1), 0.9)
-    return math.exp(math.log(s1) + t * (math.log(s2) - math.log(s1)))
+    # the narrowest); the new strength halves their interval in log strength
+    pairs = [(a[0], b[0]) for a, b in zip(h, h[1:]) if (a[1] > goal) != (b[1] > goal)]
+    s1, s2 = min(pairs, key=lambda p: p[1] / p[0])
+    return math.sqrt(s1 * s2)
 
 # %% ../../nbs/13_morphnet.ipynb #78c5f9f8
 def probe(arch: Arch,              # the network whose widths MorphNet learns
@@ -208,6 +208,11 @@ def probe(arch: Arch,              # the network whose widths MorphNet learns
     return dict(strength=strength, lam=lam, alive=alive, alive_flops=flops,
                 alive_fraction=flops / target, cost_flops=meter.flops)
 
+# %% ../../nbs/13_morphnet.ipynb #966a4848
+def _finite(entry: dict) -> bool:
+    "Whether no float of a trace entry is NaN or infinite (a record stores only finite numbers)."
+    return all(math.isfinite(v) for v in entry.values() if isinstance(v, float))
+
 # %% ../../nbs/13_morphnet.ipynb #a4729e69
 def run(arch: Arch,                       # the network whose widths MorphNet learns
         data: ImageTensorDataset,         # the training images
@@ -234,18 +239,29 @@ def run(arch: Arch,                       # the network whose widths MorphNet le
                          f"alive_fraction or the target")
     with session.bar(st["probes"], "probes") as bar:   # above each probe's epoch bars
         for i in range(st["probes"]):   # every probe's training counts in the cost
-            p = probe(arch, loader, res, target, strength, {**st, "_prec": prec, "_cl": cl}, seed,
-                      meter, trace, session.part(f"probe{i + 1}"), device)
+            try:
+                p = probe(arch, loader, res, target, strength, {**st, "_prec": prec, "_cl": cl},
+                          seed, meter, trace, session.part(f"probe{i + 1}"), device)
+            except Diverged as e:   # too strong for the lr: a bound of the sweep, not its end
+                trace[:] = [t for t in trace if _finite(t)]   # the diverged epoch's NaN losses
+                p = dict(strength=strength, diverged=str(e), alive_fraction=None,
+                         cost_flops=meter.flops)
             probes.append(p)
             trace.append(dict(probe=i + 1, **p))
             bar.update()
             bar.set_postfix(alive=p["alive_fraction"], goal=goal)
-            if abs(p["alive_fraction"] - goal) <= st["tolerance"]: break
+            if p["alive_fraction"] is not None and abs(p["alive_fraction"] - goal) <= st["tolerance"]:
+                break
             strength = next_strength([(q["strength"], q["alive_fraction"]) for q in probes], goal)
-    best = min(probes, key=lambda q: abs(q["alive_fraction"] - goal))
+    done = [q for q in probes if q["alive_fraction"] is not None]
+    if not done:
+        tried = ", ".join(f"{q['strength']:g}" for q in probes)
+        raise Diverged(f"morphnet: every probe diverged (strengths {tried}); lower lr or strength")
+    best = min(done, key=lambda q: abs(q["alive_fraction"] - goal))
     shrunk = arch_with_group_widths(arch, best["alive"])
     trace.append(dict(shrunk=shrunk.to_dict(), shrunk_flops=best["alive_flops"], lam=best["lam"],
                       strength=best["strength"], alive_fraction=best["alive_fraction"],
                       alive_fraction_goal=goal, probes=len(probes),
+                      diverged_probes=len(probes) - len(done),
                       reached=abs(best["alive_fraction"] - goal) <= st["tolerance"]))
     return fit_widths(shrunk, shrunk.widths(), target, res), meter, trace
