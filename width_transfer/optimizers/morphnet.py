@@ -241,7 +241,7 @@ def run(arch: Arch,                       # the network whose widths MorphNet le
         for i in range(st["probes"]):   # every probe's training counts in the cost
             try:
                 p = probe(arch, loader, res, target, strength, {**st, "_prec": prec, "_cl": cl},
-                          seed, meter, trace, session.part(f"probe{i + 1}"), device)
+                          seed, meter, trace, session.part(f"probe{i + 1}-s{strength:.6g}"), device)
             except Diverged as e:   # too strong for the lr: a bound of the sweep, not its end
                 trace[:] = [t for t in trace if _finite(t)]   # the diverged epoch's NaN losses
                 p = dict(strength=strength, diverged=str(e), alive_fraction=None,
