@@ -75,7 +75,8 @@ def main():
             ("uniform, snapped", snap(group_widths(uniform)))]
     last = [e for e in rec["trace"] if "step" in e][-1]
     print(f"the record's last greedy step: held-out CE {last['heldout_ce']:.4f}, top-1 "
-          f"{last['heldout_top1']:.2f} (the same supernet scores the greedy result alike)")
+          f"{last['heldout_top1']:.2f}" + (" (the same supernet scores the greedy result alike)"
+                                           if a.epochs is None else ""))
     for name, ws in rows:
         ce, acc = A.score_widths(model, gates, ws, calib, score, None, dev)
         print(f"{name:18s} MMACs {arch_flops(gates.sub_arch(ws), res) / 1e6:6.3f}  "
