@@ -58,6 +58,8 @@ class Scale:
     stacking: str = "average"    # stacking used where a figure does not compare them
     search_layout: dict = field(default_factory=dict)   # network -> channels_last True | False
                                                         # for its searches (absent: auto)
+    search_precision: dict = field(default_factory=dict)   # network -> fp32 | bf16 for its
+                                                           # searches (absent: `precision_for`)
     min_steps: dict = field(default_factory=dict)   # algorithm -> training steps a search (for
                                                     # MorphNet: each probe) makes at least; a
                                                     # data projection's epochs are raised to it
@@ -66,6 +68,10 @@ class Scale:
         ("The precision runs of `network` use at this scale ('auto': the engine's choice for the "
          "device).")
         return self.precision.get(network, "auto")
+
+    def search_precision_for(self, network: str) -> str:
+        "The precision searches of `network` use at this scale (`search_precision`, else `precision_for`)."
+        return self.search_precision.get(network, self.precision_for(network))
 
     def points(self, network: str, grid: str) -> list[Projection]:
         "Absolute points of `grid` for `network`; the last one is the grid's target."
@@ -108,7 +114,8 @@ _cpu = Scale(
     transfer_seeds=(0, 1), search_seeds=(0, 1),
     slimming=((1.5, 1), (2.0, 1), (2.0, 2)), nproc=1,
     precision={"resnet50": "fp32", "resnet101": "fp32", "mobilenetv2": "fp32"},   # resnet18: auto
-    search_layout={"mobilenetv2": False},
+    search_layout={"mobilenetv2": False, "resnet18": False},   # searches: NCHW everywhere
+    search_precision={"resnet18": "fp32"},                     # and fp32 (trainings: auto)
     min_steps={"morphnet": 300})
 
 # %% ../nbs/17_scales.ipynb #c3626bfb
