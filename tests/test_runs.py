@@ -134,3 +134,25 @@ def test_search_setup_is_one_frozen_object():
     assert st.key == config_hash(st.config)
     with pytest.raises(dataclasses.FrozenInstanceError):
         st.nproc = 1
+
+
+def test_fig10_only_cached_draws_what_the_store_holds(tmp_path):
+    "With only_cached, fig 10 draws the searches the store holds and names the others 'not run'."
+    from width_transfer.study import resolution_of, source_name
+    store, fig = tmp_path / "store", tmp_path / "figs" / "fig10"
+    papermill("fig10", tmp_path / "empty.ipynb", ("save_to", fig), ("results", store), ("only_cached", True))
+    empty = pd.read_csv(fig.with_suffix(".csv"))
+    assert empty.status.tolist() == ["not run"] and empty.source.tolist() == ["direct"]
+    assert not list(store.glob("*.json"))   # nothing ran
+    papermill("fig10", tmp_path / "full.ipynb", ("save_to", fig), ("results", store))
+    full = pd.read_csv(fig.with_suffix(".csv")).set_index("source")
+    point = SMOKE.points("resnet18", "width")[0]
+    src = source_name("width", SMOKE.grids["width"][0], resolution_of(SMOKE, point))
+    cfg = search_key(SMOKE, "morphnet", "resnet18", point, seed=0, device="cpu")
+    (store / f"{config_hash(cfg)}.json").rename(tmp_path / "aside.json")   # as if not searched yet
+    papermill("fig10", tmp_path / "part.ipynb", ("save_to", fig), ("results", store), ("only_cached", True))
+    part = pd.read_csv(fig.with_suffix(".csv")).set_index("source")
+    assert part.loc[src, "status"] == "not run" and full.loc[src, "status"] == "ok"
+    rest = full.index.drop(src)
+    assert (part.loc[rest, "status"] == "ok").all()
+    pd.testing.assert_series_equal(part.loc[rest, "to_direct_s0"], full.loc[rest, "to_direct_s0"])
