@@ -1,6 +1,6 @@
 """Fig 10's numbers for MobileNetV2 (or WT_NET=resnet18) from the records the store holds so far
 (nothing runs): Pearson r of the extrapolated widths of each projection with the direct searches
-(seeds 0-2) and the start-only widths, computed as nbs/paper/fig10.ipynb does (`runs.transfer`, `study.width_similarity`, `runs.cached_only`);
+(seeds 0-2), the start-only widths and, where a projection was also searched with seed 1, its own seed 1, computed as nbs/paper/fig10.ipynb does (`runs.transfer`, `study.width_similarity`, `runs.cached_only`);
 points not yet searched are named and skipped.
 
     python benchmarks/fig10_so_far.py dmcp morphnet
@@ -26,14 +26,17 @@ with cached_only():
             pts = S.points(n, g)
             for rel, p in zip(S.grids[g][:-1], pts[:-1]):
                 src = source_name(g, rel, resolution_of(S, p))
-                try:
-                    archs[src] = transfer(S, a, n, p, target, 0, S.stacking)[0]
-                except Diverged as e:
-                    print(f"{a} {src}: diverged")
-                except Exception as e:
-                    print(f"{a} {src}: {type(e).__name__} {str(e)[:150]}")
+                for sd in (0, 1):   # seed 1 of a projection, where searched: its own spread
+                    name = src if sd == 0 else f"{src} s1"
+                    try:
+                        archs[name] = transfer(S, a, n, p, target, sd, S.stacking)[0]
+                    except Diverged as e:
+                        print(f"{a} {name}: diverged")
+                    except Exception as e:
+                        if sd == 0: print(f"{a} {name}: {type(e).__name__} {str(e)[:150]}")
         names = list(archs)
         print(a, names)
         for x in names:
-            r = {y: round(width_similarity(archs[x], archs[y], base), 2) for y in names if y.startswith("direct") or y == "start only"}
+            r = {y: round(width_similarity(archs[x], archs[y], base), 2) for y in names
+                 if y.startswith("direct") or y == "start only" or y == f"{x} s1"}
             print(f"  {x:>14}: " + ", ".join(f"{k} {v}" for k, v in r.items()))

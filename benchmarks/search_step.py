@@ -2,7 +2,8 @@
 own channels only), as the sandwich rule of DMCP and AutoSlim runs them at the cpu scale.
 
 The supernet is the cpu scale's network widened 1.5x (DMCP's and AutoSlim's `widen`), batch 64, 28 px, the precision
-and layout the engine picks (`resolve_precision`). A step is one forward and backward pass of a sub-network whose
+and layout the engine picks (`resolve_precision`; the cpu scale fixes its own ResNet18 searches to fp32 NCHW,
+`Scale.search_precision`). A step is one forward and backward pass of a sub-network whose
 every group keeps `fraction` of the supernet's channels; both modes give the same outputs (nbs/09_channels.ipynb).
 
     python benchmarks/search_step.py                      # ResNet18 x0.125 and MobileNetV2 x0.25

@@ -148,11 +148,13 @@ def test_fig10_only_cached_draws_what_the_store_holds(tmp_path):
     full = pd.read_csv(fig.with_suffix(".csv")).set_index("source")
     point = SMOKE.points("resnet18", "width")[0]
     src = source_name("width", SMOKE.grids["width"][0], resolution_of(SMOKE, point))
-    cfg = search_key(SMOKE, "morphnet", "resnet18", point, seed=0, device="cpu")
+    cfg = search_key(SMOKE, "morphnet", "resnet18", point, seed=0)   # the device the notebook uses
     (store / f"{config_hash(cfg)}.json").rename(tmp_path / "aside.json")   # as if not searched yet
     papermill("fig10", tmp_path / "part.ipynb", ("save_to", fig), ("results", store), ("only_cached", True))
     part = pd.read_csv(fig.with_suffix(".csv")).set_index("source")
     assert part.loc[src, "status"] == "not run" and full.loc[src, "status"] == "ok"
     rest = full.index.drop(src)
     assert (part.loc[rest, "status"] == "ok").all()
-    pd.testing.assert_series_equal(part.loc[rest, "to_direct_s0"], full.loc[rest, "to_direct_s0"])
+    for col in ("to_direct_s0", "noise_floor"):   # the rest is drawn as before
+        pd.testing.assert_series_equal(part.loc[rest, col], full.loc[rest, col])
+    assert part.noise_floor.notna().sum() == len(rest)

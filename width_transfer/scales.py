@@ -53,8 +53,8 @@ class Scale:
                                  # noise floor)
     slimming: tuple              # (x, y) of the NS-xw-ye points of fig 9
     nproc: int = 1               # processes per training (torchrun); 0 = in this process
-    precision: dict = field(default_factory=dict)   # network -> fp32 | bf16 for training and
-                                                    # search (absent: auto)
+    precision: dict = field(default_factory=dict)   # network -> fp32 | bf16 for training (and
+                                                    # search, unless `search_precision`; absent: auto)
     stacking: str = "average"    # stacking used where a figure does not compare them
     search_layout: dict = field(default_factory=dict)   # network -> channels_last True | False
                                                         # for its searches (absent: auto)
@@ -65,8 +65,8 @@ class Scale:
                                                     # data projection's epochs are raised to it
 
     def precision_for(self, network: str) -> str:
-        ("The precision runs of `network` use at this scale ('auto': the engine's choice for the "
-         "device).")
+        ("The precision trainings of `network` use at this scale, and searches where "
+         "`search_precision` does not say ('auto': the engine's choice for the device).")
         return self.precision.get(network, "auto")
 
     def search_precision_for(self, network: str) -> str:
