@@ -158,3 +158,5 @@ def test_fig10_only_cached_draws_what_the_store_holds(tmp_path):
     for col in ("to_direct_s0", "noise_floor"):   # the rest is drawn as before
         pd.testing.assert_series_equal(part.loc[rest, col], full.loc[rest, col])
     assert part.noise_floor.notna().sum() == len(rest)
+    searched = full.drop("start only")   # every MorphNet search's row says its sparsity
+    assert searched.reached.notna().all() and searched.alive_fraction.between(0, 1).all()
