@@ -1,6 +1,6 @@
 """Fig 10's numbers for MobileNetV2 (or WT_NET=resnet18) from the records the store holds so far
 (nothing runs): Pearson r of the extrapolated widths of each projection with the direct searches
-(seeds 0-2), the start-only widths and, where a projection was also searched with seed 1, its own seed 1, computed as nbs/paper/fig10.ipynb does (`runs.transfer`, `study.width_similarity`, `runs.cached_only`);
+(seeds 0-2), the start-only widths and, where a projection was also searched with seed 1, its own seed 1 (and the mean r of both seeds with the direct searches), computed as nbs/paper/fig10.ipynb does (`runs.transfer`, `study.width_similarity`, `runs.cached_only`);
 points not yet searched are named and skipped.
 
     python benchmarks/fig10_so_far.py dmcp morphnet
@@ -40,3 +40,8 @@ with cached_only():
             r = {y: round(width_similarity(archs[x], archs[y], base), 2) for y in names
                  if y.startswith("direct") or y == "start only" or y == f"{x} s1"}
             print(f"  {x:>14}: " + ", ".join(f"{k} {v}" for k, v in r.items()))
+        directs = [y for y in names if y.startswith("direct")]
+        for x in names:   # a projection searched with both seeds: its mean r with the direct searches
+            if f"{x} s1" in archs:
+                both = [width_similarity(archs[v], archs[d], base) for v in (x, f"{x} s1") for d in directs]
+                print(f"  {x:>14}: both seeds, mean r with the direct searches {sum(both) / len(both):.2f}")

@@ -72,7 +72,9 @@ def _module(algorithm: str):
 # AutoSlim at cpu: 8 supernet epochs. After 2 the supernet ranked the validation's poor seed
 # (held-out CE 0.6711) next to the uniform network (0.6637) and its own greedy result first
 # (0.6565), though trained alone uniform is 1.43 points better; after 8 it ranks uniform first
-# (0.4211 against the seed's 0.4324 and that result's 0.4330; benchmarks/autoslim_ranks.py).
+# (0.4211 against the seed's 0.4324 and that result's 0.4330; benchmarks/autoslim_ranks.py). The
+# greedy path still ends at the seed's shape, which that supernet scores 0.393 (validation
+# recovery 0.24): AutoSlim still fails the known answer at this scale (docs/reproduction.md).
 OPTIMIZER_PRESETS = {
     "smoke": dict(dmcp=dict(epochs=1, batch_size=32, min_arch_steps=2),
                   autoslim=dict(epochs=1, batch_size=32, heldout=0.25, calib_batches=1, bins=6),

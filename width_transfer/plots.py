@@ -25,9 +25,9 @@ def diverged_rows(df):
     return df[df["status"] == "diverged"] if "status" in df else df.iloc[:0]
 
 def ok_rows(df):
-    ("The rows of `study` (or a figure's table) that have widths and a top-1: "
-     "all but the diverged ones.")
-    return df[df["status"] != "diverged"] if "status" in df else df
+    ("The rows of `study` (or a figure's table) that have widths: "
+     "all but the diverged ones and those not run yet.")
+    return df[~df["status"].isin(("diverged", "not run"))] if "status" in df else df
 
 # %% ../nbs/20_plots.ipynb #de23a543
 def plot_study(ax,                        # the matplotlib axes to draw on
