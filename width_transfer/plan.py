@@ -102,7 +102,8 @@ def bill(est: pd.DataFrame) -> pd.DataFrame:
                               missing_unestimated=int(todo.flops.isna().sum()),
                               missing_pflops=todo.flops.sum() / 1e15,
                               missing_hours_here=todo.seconds.sum() / 3600,
-                              missing_gpu_hours=todo.gpu_hours.sum()))
+                              missing_gpu_hours=todo.gpu_hours.sum(),
+                              stored_hours_measured=g.wall_s[g.stored].astype(float).sum() / 3600))
     per = (est.drop_duplicates(["figure", "id"]).groupby("figure", sort=False)
            .apply(one, include_groups=False))
     per.loc["all (each run once)"] = one(est.drop_duplicates("id"))
