@@ -25,14 +25,16 @@ from ..loaders import make_loader
 from ..device import autocast_for
 
 # %% auto #0
-__all__ = ['VERSION', 'SCORE_IMAGES', 'settings', 'scoring_images', 'check_data', 'group_levels', 'narrowest', 'snap_widths',
-           'split_heldout', 'fixed_batches', 'calibration_indices', 'train_supernet', 'heldout_score', 'score_widths',
-           'greedy_slim', 'run']
+__all__ = ['VERSION', 'SAMPLINGS', 'SCORE_IMAGES', 'settings', 'scoring_images', 'check_data', 'group_levels', 'narrowest',
+           'snap_widths', 'split_heldout', 'fixed_batches', 'calibration_indices', 'train_supernet', 'heldout_score',
+           'score_widths', 'greedy_slim', 'run']
 
 # %% ../../nbs/12_autoslim.ipynb #e522c652
 # of this optimizer's mechanism: raise it when its behaviour changes (older records stay history).
 # 2: candidates scored by held-out cross-entropy on up to 2,000 images, BN on training batches
 VERSION = 2
+
+SAMPLINGS = ("uniform", "per_group")   # how the sandwich rule's random sub-networks are drawn
 
 def _count(name, v, lo=1):
     if isinstance(v, bool) or not isinstance(v, int) or v < lo:
@@ -53,9 +55,14 @@ def settings(widen: float = 1.5,          # supernet width, as a multiple of the
              calib_batches: int = 2,      # training batches re-estimating BN per candidate
              score_images: int | None = None,  # held-out images scoring each (None: up to 2,000)
              precision: str = "auto",     # 'auto', 'fp32' or 'bf16'
+             sampling: str = "uniform",   # random sub-networks: one multiplier, or one per group
             ) -> dict:
     ("AutoSlim settings: supernet `widen` and training, held-out fraction, `bins` per group, "
-     "BN calibration batches and scoring images.")
+     "BN calibration batches, scoring images and how random sub-networks are drawn.")
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)} ('uniform': one "
+                         f"multiplier per sub-network, the original; 'per_group': one per layer "
+                         f"group, mmrazor), got {sampling!r}")
     if not widen >= 1:
         raise ValueError(f"widen must be >= 1 (the supernet is at least as wide as the arch), "
                          f"got {widen}")
@@ -76,7 +83,8 @@ def settings(widen: float = 1.5,          # supernet width, as a multiple of the
     return dict(widen=float(widen), epochs=epochs, batch_size=batch_size, lr=float(lr),
                 wd=float(wd), warmup_epochs=float(warmup_epochs), random_subnets=random_subnets,
                 heldout=float(heldout), bins=bins, min_bin=min_bin, calib_batches=calib_batches,
-                score_images=score_images, precision=_check_precision(precision))
+                score_images=score_images, precision=_check_precision(precision),
+                **({} if sampling == "uniform" else dict(sampling=sampling)))   # old keys kept
 
 # %% ../../nbs/12_autoslim.ipynb #132f22da
 SCORE_IMAGES = 2000   # held-out images scoring each candidate when `score_images` is None
@@ -164,10 +172,12 @@ def _random_widths(max_widths,             # the supernet's width of each group
                    gen: torch.Generator,   # draws the multipliers
                   ) -> list[list[int]]:
     "The widths of the `random_subnets` random sub-networks of a batch."
-    mb, bins = st["min_bin"], st["bins"]
-    us = [mb / bins + (1 - mb / bins) * u
-          for u in torch.rand(st["random_subnets"], generator=gen).tolist()]
-    return [snap_widths(max_widths, u, bins, mb) for u in us]
+    mb, bins, n = st["min_bin"], st["bins"], st["random_subnets"]
+    if st.get("sampling", "uniform") == "uniform":   # one multiplier per sub-network
+        us = [mb / bins + (1 - mb / bins) * u for u in torch.rand(n, generator=gen).tolist()]
+        return [snap_widths(max_widths, u, bins, mb) for u in us]
+    us = (mb / bins + (1 - mb / bins) * torch.rand(n, len(max_widths), generator=gen)).tolist()
+    return [[snap_widths([w], u, bins, mb)[0] for w, u in zip(max_widths, row)] for row in us]
 
 # %% ../../nbs/12_autoslim.ipynb #ba7e7f59
 def _widest_pass(model: nn.Module,   # the supernet
