@@ -86,7 +86,7 @@ walkthrough: install data
 # at the other scales). Runs are cached in results/<scale>: a second `make reproduce` only redraws, and a killed
 # batch resumes where it stopped. NPROC (processes per training) and DATA_ROOT (ImageNet) are passed on when set.
 # NETWORKS="resnet18 mobilenetv2" (or comma-separated) draws only those networks (not passed to table1, whose networks
-# are the scale's table1 ones); ONLY_CACHED=1 starts no run and draws what the store holds: a panel of fig4/fig7 not
+# are the scale's table1 ones); ONLY_CACHED=1 starts no run and draws what the store holds: a panel of fig4/5/7/8 not
 # run yet stays empty, a search fig10 lacks is named 'not run', another figure that lacks a run is skipped (NotRun;
 # any other error still stops the batch).
 PAPER_NBS ?= validation dmcp_starts fig4 fig5 fig10 fig7 fig8 fig6 fig9 table1

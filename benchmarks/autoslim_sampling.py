@@ -19,6 +19,7 @@ the engine is made to choose fp32 NCHW (docs/reproduction.md says how the valida
 import argparse
 import math
 
+from width_transfer.optimizers.autoslim import SAMPLINGS
 from width_transfer.runs import network, resolution_of, search, set_cached_only, train
 from width_transfer.scales import get_scale
 from width_transfer.study import mean_std, poor_seed, width_vector
@@ -26,10 +27,11 @@ from width_transfer.study import mean_std, poor_seed, width_vector
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--sampling", default="per_group", help="AutoSlim's `sampling` setting")
+    p.add_argument("--sampling", default="per_group", choices=SAMPLINGS, help="AutoSlim's `sampling`")
     p.add_argument("--late", type=float, default=0.4, help="the validation's `late`")
     p.add_argument("--only-cached", action="store_true", help="start no run, read the store")
     a = p.parse_args()
+    if not 0 < a.late < 1: p.error(f"--late must be in (0, 1), got {a.late}")
     set_cached_only(a.only_cached)
     S, net = get_scale("cpu"), "resnet18"
     target = S.targets[net]
@@ -42,6 +44,7 @@ def main():
     top1 = lambda arch: [train(S, arch, target, sd)["top1"] for sd in S.seeds]
     (u_m, u_s), (s_m, s_s) = mean_std(top1(uniform)), mean_std(top1(seed_arch))
     gap = u_m - s_m
+    if gap <= 0: raise SystemExit(f"the seed ({s_m:.2f}) is not below uniform ({u_m:.2f}): no gap to recover")
     print(f"uniform {u_m:.2f} +- {u_s:.2f}, seed {s_m:.2f} +- {s_s:.2f}: gap {gap:.2f}; "
           f"supernet widen {widen}", flush=True)
     for sampling in dict.fromkeys(["uniform", a.sampling]):

@@ -23,7 +23,7 @@ from .train import param_groups
 from .search import kd_loss, recalibrate_bn
 from .optimizers.slimming import settings as slimming_settings, l1_subgradient
 from .optimizers.autoslim import (settings as autoslim_settings, group_levels,
-    snap_widths, split_heldout, scoring_images, calibration_indices, heldout_score)
+    snap_widths, split_heldout, scoring_images, calibration_indices, heldout_score, _random_widths)
 from .optimizers.morphnet import settings as morphnet_settings, next_strength, prox_shrink
 from .optimizers.dmcp import (settings as dmcp_settings, MarkovChannels, init_chains,
     flops_loss, cosine, _schedule, _random_prob, _sandwich_widths)
@@ -274,13 +274,12 @@ def sandwich_step(model: nn.Module,        # the supernet
     loss = F.cross_entropy(out, y)
     loss.backward()
     mw, mb, bins = gates.max_widths, st["min_bin"], st["bins"]
-    us = [mb / bins] + [mb / bins + (1 - mb / bins) * u
-                        for u in torch.rand(st["random_subnets"], generator=gen).tolist()]
-    for u in us:
-        gates.set_widths(snap_widths(mw, u, bins, mb))
+    subs = [snap_widths(mw, mb / bins, bins, mb)] + _random_widths(mw, st, gen)   # st's `sampling`
+    for w in subs:
+        gates.set_widths(w)
         kd_loss(model(x), out.detach()).backward()
     gates.full()
-    return loss.item(), 1 + len(us)
+    return loss.item(), 1 + len(subs)
 
 # %% ../nbs/24_anymodel.ipynb #23733714
 def train_supernet(model: nn.Module,   # the supernet (trained in place)
