@@ -16,7 +16,6 @@ Prints one line per sub-network: its MACs, held-out cross-entropy and top-1.
 """
 import argparse
 import json
-import math
 import time
 
 import torch
@@ -29,7 +28,7 @@ from width_transfer.results import find_record
 from width_transfer.runs import _search_setup, default_store, network, resolution_of
 from width_transfer.scales import get_scale
 from width_transfer.search import CostMeter, Session
-from width_transfer.study import poor_seed
+from width_transfer.study import seed_at, supernet_widen
 from width_transfer.arch import Arch, scale_width
 
 
@@ -40,10 +39,10 @@ def main():
     a = p.parse_args()
     S = get_scale("cpu")
     target = S.targets["resnet18"]
-    uniform = network(S, "resnet18", target)
-    res = resolution_of(S, target)
-    seed_arch = poor_seed(uniform, res, a.late, {2, 3, 4})
-    widen = math.ceil(round(max(u / s for u, s in zip(uniform.widths(), seed_arch.widths())) * 10, 6)) / 10
+    uniform, res = network(S, "resnet18", target), resolution_of(S, target)
+    seed_arch = seed_at(S, "resnet18", target, a.late, {2, 3, 4})
+    source = S.points("resnet18", "compound")[0]   # the validation's supernet holds uniform there too
+    widen = supernet_widen(S, "resnet18", [target, source], a.late, {2, 3, 4})
     setup = _search_setup(S, "autoslim", "resnet18", target, 0, None, "cpu", 0,
                           dict(widen=float(widen)), arch=seed_arch)
     rec = find_record(default_store(S), setup.config)

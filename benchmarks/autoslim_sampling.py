@@ -17,12 +17,11 @@ The validation's trainings are keyed in fp32 NCHW: on an AVX512-BF16 CPU they ar
 the engine is made to choose fp32 NCHW (docs/reproduction.md says how the validation was run).
 """
 import argparse
-import math
 
 from width_transfer.optimizers.autoslim import SAMPLINGS
-from width_transfer.runs import network, resolution_of, search, set_cached_only, train
+from width_transfer.runs import network, search, set_cached_only, train
 from width_transfer.scales import get_scale
-from width_transfer.study import mean_std, poor_seed, width_vector
+from width_transfer.study import mean_std, recovery, seed_at, supernet_widen, width_vector
 
 
 def main():
@@ -36,11 +35,9 @@ def main():
     S, net = get_scale("cpu"), "resnet18"
     target = S.targets[net]
     source = S.points(net, "compound")[0]
-    uniform, res = network(S, net, target), resolution_of(S, target)
-    seed_at = lambda pt: poor_seed(network(S, net, pt), resolution_of(S, pt), a.late, {2, 3, 4})
-    seed_arch = seed_at(target)
-    ratio = lambda pt: max(u / s for u, s in zip(network(S, net, pt).widths(), seed_at(pt).widths()))
-    widen = math.ceil(round(max(ratio(target), ratio(source)) * 10, 6)) / 10   # the validation's
+    uniform = network(S, net, target)
+    seed_arch = seed_at(S, net, target, a.late, {2, 3, 4})
+    widen = supernet_widen(S, net, [target, source], a.late, {2, 3, 4})   # the validation's
     top1 = lambda arch: [train(S, arch, target, sd)["top1"] for sd in S.seeds]
     (u_m, u_s), (s_m, s_s) = mean_std(top1(uniform)), mean_std(top1(seed_arch))
     gap = u_m - s_m
@@ -51,9 +48,10 @@ def main():
         over = {} if sampling == "uniform" else dict(sampling=sampling)
         r = search(S, "autoslim", net, target, 0, arch=seed_arch, widen=float(widen), **over)
         m, sd = mean_std(top1(r.arch))
+        v = recovery(m, (s_m, s_s), u_m)
         last = [e for e in r.record["trace"] if "step" in e][-1]
-        print(f"sampling {sampling:9s}: top-1 {m:.2f} +- {sd:.2f}, recovery {(m - s_m) / gap:.2f} "
-              f"({'passes' if (m - s_m) / gap >= 0.5 and m - s_m > s_s else 'fails'}); "
+        print(f"sampling {sampling:9s}: top-1 {m:.2f} +- {sd:.2f}, recovery {v['recovery']:.2f} "
+              f"({'passes' if v['passed'] else 'fails'}); "
               f"{r.cost_flops / 1e12:.1f} TFLOPs, {r.record['wall_s']:.0f} s; last greedy step "
               f"held-out CE {last['heldout_ce']:.4f}; multipliers "
               + " ".join(f"{v:.2f}" for v in width_vector(r.arch, uniform)), flush=True)

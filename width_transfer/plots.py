@@ -13,7 +13,8 @@ from .runs import NotRun, cached_only, _say
 from .study import study
 
 # %% auto #0
-__all__ = ['MARKERS', 'COLORS', 'diverged_rows', 'ok_rows', 'plot_study', 'save', 'study_panels', 'plot_panels', 'drawn']
+__all__ = ['MARKERS', 'COLORS', 'diverged_rows', 'ok_rows', 'plot_study', 'save', 'study_panels', 'left_out', 'plot_panels',
+           'drawn']
 
 # %% ../nbs/20_plots.ipynb #b7f88e3c
 MARKERS = {a: o.marker for a, o in OPTIMIZERS.items()}   # from the optimizer registry
@@ -131,6 +132,20 @@ def study_panels(scale,            # a scale or its name
                      "store: nothing to draw")
     return out
 
+# %% ../nbs/20_plots.ipynb #167d0523
+def left_out(d,                   # a `study_panels` value: a DataFrame, or an empty panel's exception
+             short: bool = False,  # name the algorithms only (a title), not the missing runs
+            ) -> str:
+    "What a `study_panels` panel leaves out and why ('' when nothing): the runs not stored, the diverged searches."
+    if isinstance(d, Exception):
+        if short: return "every algorithm (not run yet or diverged)"
+        return ("not run yet at this scale:\n" + textwrap.fill(d.what, 48) if isinstance(d, NotRun)
+                else "search diverged:\n" + textwrap.fill(str(d), 60))
+    if short: return "; ".join([f"{a} (not run yet)" for a in d.attrs.get("missing", {})]
+                               + [f"{a} (direct search diverged)" for a in d.attrs.get("diverged", {})])
+    return "\n".join(textwrap.fill(f"{k}: " + "; ".join(d.attrs[a].values()), 90)
+                     for a, k in (("missing", "not run yet"), ("diverged", "not drawn")) if d.attrs.get(a))
+
 # %% ../nbs/20_plots.ipynb #f047f00b
 def plot_panels(panels: dict, scale_name: str):
     ("`study_panels` drawn: a row per grid, a column per network, lettered (a, b, ...); "
@@ -147,19 +162,13 @@ def plot_panels(panels: dict, scale_name: str):
                      f"{n}: {g} projection ({scale_name} scale)")
             if not isinstance(d, Exception):
                 plot_study(ax, d, title)
-                why = [f"{k}: " + "; ".join(d.attrs[a].values())
-                       for a, k in (("missing", "not run yet"), ("diverged", "not drawn"))
-                       if d.attrs.get(a)]
-                if why:
-                    ax.text(0.01, 0.01, "\n".join(textwrap.fill(w, 90) for w in why),
-                            fontsize=5, va="bottom", transform=ax.transAxes)
+                if left_out(d):
+                    ax.text(0.01, 0.01, left_out(d), fontsize=5, va="bottom", transform=ax.transAxes)
                 continue
             ax.set_title(title, fontsize=9)
             ax.set_xticks([])
             ax.set_yticks([])
-            why = ("not run yet at this scale:\n" + textwrap.fill(d.what, 48)
-                   if isinstance(d, NotRun) else "search diverged:\n" + textwrap.fill(str(d), 60))
-            ax.text(0.5, 0.5, why, ha="center", va="center",
+            ax.text(0.5, 0.5, left_out(d), ha="center", va="center",
                     fontsize=8 if isinstance(d, NotRun) else 5, transform=ax.transAxes)
     fig.tight_layout()
     return fig
