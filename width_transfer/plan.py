@@ -28,7 +28,7 @@ def read_plan(folder) -> pd.DataFrame:
 
 # %% ../nbs/23_plan.ipynb #cc397868
 def _record_rows(store) -> list[dict]:
-    "(kind, algorithm, flops, factor, s_per_flop, cpu) of each current-version record in `store`."
+    "(kind, algorithm, network, flops, factor, wall_s, cpu) of each current-version record in `store`."
     from width_transfer.optimize import _module
     from width_transfer.train import ENGINE_VERSION
     rows = []
@@ -38,22 +38,29 @@ def _record_rows(store) -> list[dict]:
         c = r.get("config") or {}
         if r.get("kind") == "optimize" and c.get("version") == _module(c["algorithm"]).VERSION:
             size = c["target_flops"] * c["images"] * c["settings"]["epochs"]
-            rows.append(dict(kind="search", algorithm=c["algorithm"], flops=r["cost_flops"],
-                             factor=r["cost_flops"] / size, wall_s=r["wall_s"], cpu=r.get("cpu")))
+            rows.append(dict(kind="search", algorithm=c["algorithm"], network=c["arch"]["name"],
+                             flops=r["cost_flops"], factor=r["cost_flops"] / size,
+                             wall_s=r["wall_s"], cpu=r.get("cpu")))
         elif r.get("kind") == "train" and c.get("version") == ENGINE_VERSION:
-            rows.append(dict(kind="train", algorithm=None, flops=r["train_flops"],
-                             factor=math.nan, wall_s=r["train_s"], cpu=r.get("cpu")))
+            rows.append(dict(kind="train", algorithm=None, network=c["arch"]["name"],
+                             flops=r["train_flops"], factor=math.nan, wall_s=r["train_s"],
+                             cpu=r.get("cpu")))
     return rows
 
-def _medians(rows: list[dict], cpu: str) -> tuple[dict, dict]:
-    "({algorithm: factor}, {kind or algorithm: seconds per FLOP, on `cpu` when it has any})."
-    df = pd.DataFrame(rows, columns=["kind", "algorithm", "flops", "factor", "wall_s", "cpu"])
+def _rates(rows: list[dict], cpu: str) -> tuple[dict, dict]:
+    ("({algorithm: median factor}, {(kind or algorithm, network or None): seconds per FLOP, "
+     "on `cpu` when it has any}).")
+    cols = ["kind", "algorithm", "network", "flops", "factor", "wall_s", "cpu"]
+    df = pd.DataFrame(rows, columns=cols)
     factors = df[df.kind == "search"].groupby("algorithm").factor.median().to_dict()
     df["what"] = df.algorithm.fillna(df.kind)
-    df["spf"] = df.wall_s / df.flops
-    here = df[df.cpu == cpu]
-    spf = {**df.groupby("what").spf.median().to_dict(), **here.groupby("what").spf.median().to_dict()}
-    return factors, spf
+    def spf(d, by):   # all their seconds over all their FLOPs: short runs do not set long ones' rate
+        s = d.dropna(subset=by).groupby(by)[["wall_s", "flops"]].sum()
+        return {(k if isinstance(k, tuple) else (k, None)): w / f
+                for k, w, f in zip(s.index, s.wall_s, s.flops)}
+    here = df[df.cpu == cpu]   # per network where it has runs, else per kind (a network's own mix)
+    return factors, {**spf(df, ["what"]), **spf(here, ["what"]),
+                     **spf(df, ["what", "network"]), **spf(here, ["what", "network"])}
 
 # %% ../nbs/23_plan.ipynb #4dba2042
 def estimate(df: pd.DataFrame,     # `read_plan`'s rows
@@ -67,20 +74,25 @@ def estimate(df: pd.DataFrame,     # `read_plan`'s rows
         if col not in df: df[col] = None
     size = df.macs * df.images * df.epochs.astype(float)
     plan_rows = [dict(kind=r.kind, algorithm=r.algorithm if r.kind == "search" else None,
-                      flops=(r.cost_flops if r.kind == "search" else 3 * s),
+                      network=r.network, flops=(r.cost_flops if r.kind == "search" else 3 * s),
                       factor=(r.cost_flops / s if r.kind == "search" else math.nan),
                       wall_s=r.wall_s, cpu=r.cpu) for r, s in zip(df.itertuples(), size) if r.stored]
-    f_plan, spf_plan = _medians(plan_rows, cpu)
-    f_store, spf_store = _medians(_record_rows(store), cpu)
-    factors, spf = {**f_store, **f_plan}, {**spf_store, **spf_plan}
+    f_plan, spf_plan = _rates(plan_rows, cpu)
+    f_store, spf_store = _rates(_record_rows(store), cpu)
+    factors = {**f_store, **f_plan}
     is_search = df.kind == "search"
     factor = df.algorithm.map(factors).astype(float)
     df["flops"] = (3 * size).where(~is_search, df.cost_flops.where(df.stored, factor * size))
     what = df.algorithm.where(is_search, df.kind)
-    df["seconds"] = df.flops * what.map(spf).astype(float)
+    def rate(w, n):   # this network's rate, else the kind's; the plan's runs, else the store's
+        for k in ((w, n), (w, None)):
+            for d, name in ((spf_plan, "plan"), (spf_store, "store")):
+                if k in d: return d[k], name
+        return math.nan, "none"
+    rates = [rate(w, n) for w, n in zip(what, df.network)]
+    df["seconds"] = df.flops * [r for r, _ in rates]
     df["gpu_hours"] = df.flops / GPU_FLOPS / 3600
-    df["rate_from"] = what.map(lambda w: "plan" if w in spf_plan else
-                               "store" if w in spf_store else "none")
+    df["rate_from"] = [f for _, f in rates]
     return df
 
 # %% ../nbs/23_plan.ipynb #050b512e
