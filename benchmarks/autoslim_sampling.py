@@ -48,10 +48,10 @@ def main():
         over = {} if sampling == "uniform" else dict(sampling=sampling)
         r = search(S, "autoslim", net, target, 0, arch=seed_arch, widen=float(widen), **over)
         m, sd = mean_std(top1(r.arch))
-        v = recovery(m, (s_m, s_s), u_m)
+        verdict = recovery(m, (s_m, s_s), u_m)
         last = [e for e in r.record["trace"] if "step" in e][-1]
-        print(f"sampling {sampling:9s}: top-1 {m:.2f} +- {sd:.2f}, recovery {v['recovery']:.2f} "
-              f"({'passes' if v['passed'] else 'fails'}); "
+        print(f"sampling {sampling:9s}: top-1 {m:.2f} +- {sd:.2f}, recovery {verdict['recovery']:.2f} "
+              f"({'passes' if verdict['passed'] else 'fails'}); "
               f"{r.cost_flops / 1e12:.1f} TFLOPs, {r.record['wall_s']:.0f} s; last greedy step "
               f"held-out CE {last['heldout_ce']:.4f}; multipliers "
               + " ".join(f"{v:.2f}" for v in width_vector(r.arch, uniform)), flush=True)

@@ -22,8 +22,8 @@ from width_transfer.channels import group_widths
 from width_transfer.models import build_model
 from width_transfer.optimize import load_search_data
 from width_transfer.optimizers.morphnet import FlopsRegularizer, prox_shrink
-from width_transfer.scales import get_scale, network
-from width_transfer.study import poor_seed
+from width_transfer.scales import get_scale, resolution_of
+from width_transfer.study import seed_at
 from width_transfer.search import Session
 from width_transfer.train import param_groups
 
@@ -41,13 +41,14 @@ def main():
     if not 0 < a.late < 1: raise SystemExit(f"--late must be in (0, 1), got {a.late}")
     scale = get_scale("cpu")
     target = scale.targets["resnet18"]
-    arch = poor_seed(network(scale, "resnet18", target), 28, a.late, {2, 3, 4})
+    arch = seed_at(scale, "resnet18", target, a.late, {2, 3, 4})
+    res = resolution_of(scale, target)
     print("seed widths per group:", group_widths(arch))
-    data = load_search_data(scale.dataset, None, 28, target.data_fraction, 0)
+    data = load_search_data(scale.dataset, None, res, target.data_fraction, 0)
     loader = Session(torch.device("cpu")).loader(data, 64, 0, False)
     torch.manual_seed(0)
     model = build_model(arch)
-    reg = FlopsRegularizer(model, arch, 28, 1e-2)
+    reg = FlopsRegularizer(model, arch, res, 1e-2)
     lam = a.strength / float(reg().detach())
     opt = torch.optim.SGD(param_groups(model, 5e-5), lr=a.lr, momentum=0.9, nesterov=True)
     crit, gammas = nn.CrossEntropyLoss(), [[bn.weight for i in g for bn in reg.layers[i].bns]

@@ -12,7 +12,7 @@ from .flops import count_flops
 from .results import cpu_info
 
 # %% auto #0
-__all__ = ['GPU_FLOPS', 'read_plan', 'estimate', 'run_ids', 'bill', 'report', 'main']
+__all__ = ['GPU_FLOPS', 'RATE_ORDER', 'read_plan', 'estimate', 'run_ids', 'bill', 'report', 'main']
 
 # %% ../nbs/23_plan.ipynb #a0a49758
 GPU_FLOPS = 100e12   # assumed sustained training FLOP/s of one GPU: ~10% of an H100's 989 bf16 peak
@@ -48,29 +48,32 @@ def _record_rows(store) -> list[dict]:
     return rows
 
 def _rates(rows: list[dict], cpu: str) -> tuple[dict, dict]:
-    ("({algorithm: median factor}, {(kind or algorithm, network or None): seconds per FLOP, "
-     "on `cpu` when it has any}).")
+    ("({algorithm: median factor}, {(kind or algorithm, network or None, 'this CPU' or 'any CPU'): "
+     "seconds per FLOP}).")
     cols = ["kind", "algorithm", "network", "flops", "factor", "wall_s", "cpu"]
     df = pd.DataFrame(rows, columns=cols)
     factors = df[df.kind == "search"].groupby("algorithm").factor.median().to_dict()
     df["what"] = df.algorithm.fillna(df.kind)
-    def spf(d, by):   # all their seconds over all their FLOPs: short runs do not set long ones' rate
-        s = d.dropna(subset=by).groupby(by)[["wall_s", "flops"]].sum()
-        return {(k if isinstance(k, tuple) else (k, None)): w / f
-                for k, w, f in zip(s.index, s.wall_s, s.flops)}
-    here = df[df.cpu == cpu]   # per network where it has runs, else per kind (a network's own mix)
-    return factors, {**spf(df, ["what"]), **spf(here, ["what"]),
-                     **spf(df, ["what", "network"]), **spf(here, ["what", "network"])}
+    spf = {}
+    for d, where in ((df, "any CPU"), (df[df.cpu == cpu], "this CPU")):
+        for by in (["what"], ["what", "network"]):   # per kind; per kind and network
+            s = d.dropna(subset=by + ["wall_s", "flops"]).groupby(by)[["wall_s", "flops"]].sum()
+            for k, w, f in zip(s.index, s.wall_s, s.flops):   # all their seconds over all their FLOPs
+                k = k if isinstance(k, tuple) else (k,)
+                spf[k[0], k[1] if len(k) > 1 else None, where] = w / f
+    return factors, spf
 
 # %% ../nbs/23_plan.ipynb #4dba2042
+RATE_ORDER = (("network", "this CPU"), ("kind", "this CPU"), ("network", "any CPU"), ("kind", "any CPU"))
+
 def estimate(df: pd.DataFrame,     # `read_plan`'s rows
              store=None,           # a store whose records give rates the plan lacks
              cpu: str | None = None, # this machine (default: `results.cpu_info()`)
             ) -> pd.DataFrame:
-    "`df` with columns flops, seconds, gpu_hours (every run, stored or not) and rate_from."
+    "`df` with columns flops, seconds, gpu_hours (every run, stored or not), rate_from and rate_of."
     cpu = cpu or cpu_info()
     df = df.copy()
-    for col in ("algorithm", "cost_flops", "wall_s", "cpu"):
+    for col in ("algorithm", "network", "cost_flops", "wall_s", "cpu"):
         if col not in df: df[col] = None
     size = df.macs * df.images * df.epochs.astype(float)
     plan_rows = [dict(kind=r.kind, algorithm=r.algorithm if r.kind == "search" else None,
@@ -84,15 +87,17 @@ def estimate(df: pd.DataFrame,     # `read_plan`'s rows
     factor = df.algorithm.map(factors).astype(float)
     df["flops"] = (3 * size).where(~is_search, df.cost_flops.where(df.stored, factor * size))
     what = df.algorithm.where(is_search, df.kind)
-    def rate(w, n):   # this network's rate, else the kind's; the plan's runs, else the store's
-        for k in ((w, n), (w, None)):
+    def rate(w, n):   # the first of RATE_ORDER that has runs; at each, the plan's, else the store's
+        for by, where in RATE_ORDER:
+            k = (w, n if by == "network" else None, where)
             for d, name in ((spf_plan, "plan"), (spf_store, "store")):
-                if k in d: return d[k], name
-        return math.nan, "none"
+                if k in d: return d[k], name, f"{by}, {where}"
+        return math.nan, "none", None
     rates = [rate(w, n) for w, n in zip(what, df.network)]
-    df["seconds"] = df.flops * [r for r, _ in rates]
+    df["seconds"] = df.flops * [r for r, _, _ in rates]
     df["gpu_hours"] = df.flops / GPU_FLOPS / 3600
-    df["rate_from"] = [f for _, f in rates]
+    df["rate_from"] = [f for _, f, _ in rates]
+    df["rate_of"] = [o for _, _, o in rates]
     return df
 
 # %% ../nbs/23_plan.ipynb #050b512e

@@ -136,7 +136,7 @@ def study_panels(scale,            # a scale or its name
 def left_out(d,                   # a `study_panels` value: a DataFrame, or an empty panel's exception
              short: bool = False,  # name the algorithms only (a title), not the missing runs
             ) -> str:
-    "What a `study_panels` panel leaves out and why ('' when nothing): the runs not stored, the diverged searches."
+    "What a `study_panels` panel leaves out, and why ('' if nothing): runs not stored, diverged searches."
     if isinstance(d, Exception):
         if short: return "every algorithm (not run yet or diverged)"
         return ("not run yet at this scale:\n" + textwrap.fill(d.what, 48) if isinstance(d, NotRun)
