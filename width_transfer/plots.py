@@ -162,8 +162,8 @@ def plot_panels(panels: dict, scale_name: str):
                      f"{n}: {g} projection ({scale_name} scale)")
             if not isinstance(d, Exception):
                 plot_study(ax, d, title)
-                if left_out(d):
-                    ax.text(0.01, 0.01, left_out(d), fontsize=5, va="bottom", transform=ax.transAxes)
+                if why := left_out(d):
+                    ax.text(0.01, 0.01, why, fontsize=5, va="bottom", transform=ax.transAxes)
                 continue
             ax.set_title(title, fontsize=9)
             ax.set_xticks([])

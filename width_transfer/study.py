@@ -303,10 +303,8 @@ def seed_at(scale,                 # a scale or its name (`scales.SCALES`)
 def within(uniform: Arch,   # the uniform network
            seed: Arch,      # the seed, the same network and depths
           ) -> float:
-    "How many times wider than `seed` the uniform network is, at its most (largest per-layer ratio)."
-    if uniform.depths() != seed.depths():
-        raise ValueError(f"within: depths {uniform.depths()} and {seed.depths()} differ")
-    return max(u / s for u, s in zip(uniform.widths(), seed.widths()))
+    "How many times wider than `seed` the uniform network is, at its most (largest per-group ratio)."
+    return max(width_vector(uniform, seed))
 
 # %% ../nbs/19_study.ipynb #1e6126bb
 def supernet_widen(scale,               # a scale or its name
