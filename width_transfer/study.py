@@ -16,8 +16,8 @@ from .scales import get_scale, network, resolution_of
 from .runs import search, transfer, train, label, default_store, _say
 
 # %% auto #0
-__all__ = ['width_vector', 'width_similarity', 'mean_std', 'search_cpu', 'source_name', 'study', 'direct_archs', 'noise_floor',
-           'stage_of', 'poor_seed', 'seed_at', 'within', 'supernet_widen', 'recovery']
+__all__ = ['SUPERNET_LOSS', 'width_vector', 'width_similarity', 'mean_std', 'search_cpu', 'source_name', 'supernet_loss', 'study',
+           'direct_archs', 'noise_floor', 'stage_of', 'poor_seed', 'seed_at', 'within', 'supernet_widen', 'recovery']
 
 # %% ../nbs/19_study.ipynb #ad2a9a73
 def width_vector(arch: Arch, base: Arch) -> list[float]:
@@ -128,6 +128,16 @@ def _vs_uniform(recs: list, uni: list) -> dict:
                 vs_uniform=m - u_mean, uniform_std=u_std,
                 beyond_uniform_std=abs(m - u_mean) > u_std if len(uni) > 1 else None)
 
+# %% ../nbs/19_study.ipynb #6cf13f65
+SUPERNET_LOSS = dict(dmcp="loss", autoslim="ce_max")   # the trace key of each supernet's task loss
+
+def supernet_loss(trace: list,     # a search's trace, one entry per epoch, then the final entry
+                  algorithm: str,  # its algorithm: only DMCP and AutoSlim train a supernet
+                 ) -> float:
+    "The supernet's task loss in the last epoch of `trace` (nan for an algorithm without one)."
+    key = SUPERNET_LOSS.get(algorithm)
+    return next((float(t[key]) for t in reversed(trace) if key in t and "epoch" in t), math.nan)
+
 # %% ../nbs/19_study.ipynb #5e8e5246
 def _overhead(r,           # the width's search (None: the uniform network, no search)
               d,           # its algorithm's direct search (None for the uniform network)
@@ -167,6 +177,7 @@ def _row(at: dict,            # which point (`_where`)
         ) -> dict:
     "One row of `study` for the width `arch`."
     return dict(**at, **_vs_uniform(recs, uni), **_overhead(r, d, uni),
+                supernet_loss=supernet_loss(r.trace, at["algorithm"]) if r else math.nan,
                 flops=count_flops(arch, res),
                 train_s_mean=mean_std([x["train_s"] for x in recs])[0],
                 similarity_to_direct=(width_similarity(arch, direct_arch, base)
