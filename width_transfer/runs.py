@@ -128,7 +128,7 @@ def _search_settings(s: Scale, algorithm: str, name: str, overrides: dict) -> tu
     if s.optimizer not in OPTIMIZER_PRESETS:
         raise ValueError(f"no optimizer settings for scale {s.name!r}; OPTIMIZER_PRESETS has "
                          f"{', '.join(OPTIMIZER_PRESETS)}")
-    cfg = {**OPTIMIZER_PRESETS[s.optimizer][algorithm], **s.search.get(algorithm, {}), **overrides}
+    cfg = {**OPTIMIZER_PRESETS[s.optimizer][algorithm], **s.search_settings(name, algorithm), **overrides}
     cfg.setdefault("precision", s.search_precision_for(name))
     divisor = cfg.pop("divisor", 1)
     return cfg, divisor

@@ -63,6 +63,8 @@ class Scale:
     min_steps: dict = field(default_factory=dict)   # algorithm -> training steps a search (for
                                                     # MorphNet: each probe) makes at least; a
                                                     # data projection's epochs are raised to it
+    network_search: dict = field(default_factory=dict)   # network -> algorithm -> settings that
+                                                         # override `search` for its searches
 
     def precision_for(self, network: str) -> str:
         ("The precision trainings of `network` use at this scale, and searches where "
@@ -72,6 +74,10 @@ class Scale:
     def search_precision_for(self, network: str) -> str:
         "The precision searches of `network` use at this scale (`search_precision`, else `precision_for`)."
         return self.search_precision.get(network, self.precision_for(network))
+
+    def search_settings(self, network: str, algorithm: str) -> dict:
+        "The settings this scale gives `algorithm`'s searches of `network` (`search`, then `network_search`)."
+        return {**self.search.get(algorithm, {}), **self.network_search.get(network, {}).get(algorithm, {})}
 
     def points(self, network: str, grid: str) -> list[Projection]:
         "Absolute points of `grid` for `network`; the last one is the grid's target."
@@ -116,7 +122,8 @@ _cpu = Scale(
     precision={"resnet50": "fp32", "resnet101": "fp32", "mobilenetv2": "fp32"},   # resnet18: auto
     search_layout={"mobilenetv2": False, "resnet18": False},   # searches: NCHW everywhere
     search_precision={"resnet18": "fp32"},                     # and fp32 (trainings: auto)
-    min_steps={"morphnet": 300})
+    min_steps={"morphnet": 300},
+    network_search={"mobilenetv2": {"dmcp": dict(lr=0.05)}})   # lr 0.1 collapses its deep supernets
 
 # %% ../nbs/17_scales.ipynb #c3626bfb
 # The paper's grids of the projections that do not depend on the image size (width, depth, data).
