@@ -122,8 +122,7 @@ _cpu = Scale(
     precision={"resnet50": "fp32", "resnet101": "fp32", "mobilenetv2": "fp32"},   # resnet18: auto
     search_layout={"mobilenetv2": False, "resnet18": False},   # searches: NCHW everywhere
     search_precision={"resnet18": "fp32"},                     # and fp32 (trainings: auto)
-    min_steps={"morphnet": 300},
-    network_search={"mobilenetv2": {"dmcp": dict(lr=0.05)}})   # lr 0.1 collapses its deep supernets
+    min_steps={"morphnet": 300})
 
 # %% ../nbs/17_scales.ipynb #c3626bfb
 # The paper's grids of the projections that do not depend on the image size (width, depth, data).
