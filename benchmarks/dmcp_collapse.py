@@ -64,7 +64,8 @@ def analyse(sr, low: float, n_batches: int):
         margs = [m.detach() for m in sr.mc.marginals()]
         E = [float(e) for e in sr.mc.expected_channels()]
     print(f"widest sub-network loss {widest:.3f}; scaled network (the architecture step's) {scaled_loss(sr, batches):.3f}")
-    names = [sr.gates.arch.layer_names()[sr.gates.groups[g][0]] for g in range(len(sr.gates.groups))]
+    layers = sr.gates.arch.layer_names()
+    names = [layers[g[0]] for g in sr.gates.groups]   # a chain by its first layer
     shut = [g for g, m in enumerate(margs) if m.numel() and float(m[-1]) < low]
     for g in shut:
         grid = sr.mc.grids[g]
