@@ -361,15 +361,22 @@ def train_argv(scale,               # a `SCALES` name or a `Scale`
                seed: int,           # the training's seed
                results=None,        # the results store (default: `default_store(scale)`)
                data_root=None,      # the dataset's folder (None: its default)
+               precision: str | None = None,  # fp32 | bf16 | auto (None: the scale's)
+               channels_last: str = "auto",   # the layout: auto (the engine's choice) | on | off
               ) -> list[str]:
     "The `wt-train` command line that trains `arch` at the target configuration `point`."
     s = get_scale(scale)
+    if precision not in (None, "auto", "fp32", "bf16"):
+        raise ValueError(f"precision must be None (the scale's), 'auto', 'fp32' or 'bf16', "
+                         f"got {precision!r}")
+    if channels_last not in ("auto", "on", "off"):
+        raise ValueError(f"channels_last must be 'auto', 'on' or 'off', got {channels_last!r}")
     argv = ["--arch", arch.to_json(), "--dataset", s.dataset,
             "--resolution", str(resolution_of(s, point)),
             "--data-fraction", repr(point.data_fraction), "--preset", s.train["preset"],
             "--seed", str(seed), "--results", str(results or default_store(s)),
-            "--precision", s.precision_for(arch.name), "--quiet",
-            "--work-dir", str(default_work(s))]
+            "--precision", precision or s.precision_for(arch.name), "--quiet",
+            "--channels-last", channels_last, "--work-dir", str(default_work(s))]
     if data_root: argv += ["--data-root", str(data_root)]
     return argv
 
@@ -392,12 +399,12 @@ def _train_under_torchrun(s: Scale,   # the scale
     return _torchrun("train", "width_transfer.train", argv, nproc, store, cfg, log_dir, what)
 
 # %% ../nbs/18_runs.ipynb #eb82abd1
-def _plan_train(s: Scale, arch: Arch, point: Projection, seed: int, store, data_root,
+def _plan_train(s: Scale, arch: Arch, point: Projection, seed: int, store, argv: list[str],
                 nproc: int) -> dict:
-    "`train` while planning: one plan line; the stored record or a stand-in (top1 NaN)."
+    "`train` while planning (`argv`: its `train_argv`): one plan line; the stored record or a stand-in (top1 NaN)."
     from width_transfer.train import get_args_parser, make_config, PAPER_EPOCHS, PRESETS
     def build():
-        args = get_args_parser().parse_args(train_argv(s, arch, point, seed, store, data_root))
+        args = get_args_parser().parse_args(argv)
         return make_config(args, pick_device(args.device), world=max(nproc, 1))
     res = resolution_of(s, point)
     entry, rec, cfg = _plan_entry(store, build, kind="train",
@@ -425,18 +432,22 @@ def train(scale,                     # a `SCALES` name or a `Scale`
           nproc: int | None = None,  # processes (None: the scale's; 0: in this process)
           data_root=None,            # the dataset's folder (None: its default)
           log_dir="work/logs",       # where a torchrun training writes its config and log
+          precision: str | None = None,  # fp32 | bf16 | auto (None: the scale's); part of the key
+          channels_last: str = "auto",   # auto | on | off; part of the key
          ) -> dict:
     ("Train `arch` from scratch at `point` with the scale's recipe (torchrun, `nproc` processes); "
-     "its record.")
+     "its record. `precision` and `channels_last` pin the engine, so that a study trained on one "
+     "CPU finds its records on another.")
     from width_transfer.train import get_args_parser, make_config, run as train_run
     s = get_scale(scale)
     nproc = s.nproc if nproc is None else nproc
     if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 0:
         raise ValueError(f"nproc must be an integer >= 0 (0: train in this process), got {nproc!r}")
-    if planning(): return _plan_train(s, arch, point, seed, results or default_store(s),
-                                      data_root, nproc)
-    store = check_store(results or default_store(s))
-    args = get_args_parser().parse_args(train_argv(s, arch, point, seed, store, data_root))
+    store = results or default_store(s)
+    argv = train_argv(s, arch, point, seed, store, data_root, precision, channels_last)
+    if planning(): return _plan_train(s, arch, point, seed, store, argv, nproc)
+    store = check_store(store)
+    args = get_args_parser().parse_args(argv)
     cfg = make_config(args, pick_device(args.device), world=max(nproc, 1))   # built once
     what = f"the training of {arch.name} at {label(point)} (seed {seed})"
     if (rec := _cached(store, cfg, what)) is not None: return rec
