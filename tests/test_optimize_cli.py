@@ -26,11 +26,13 @@ def record(tmp, name):
     return json.loads(f.read_text())
 
 
-@pytest.mark.parametrize("algo, sets", [("dmcp", ["epochs=3"]),
-                                        ("morphnet", ["epochs=2", "probes=3", "strength=1000.0"])])
-def test_killed_search_resumes_where_it_stopped(tmp_path, algo, sets):
-    """Killed after its first checkpoint, a search started again ends as an uninterrupted one did
-    (MorphNet: its strength sweep resumes inside a probe, each probe with its own checkpoint)."""
+@pytest.mark.parametrize("algo, sets, ck", [("dmcp", ["epochs=3"], "optimize-*.pt"),
+                                            ("morphnet", ["epochs=2", "probes=3", "strength=1000.0"], "optimize-*.pt"),
+                                            ("autoslim", ["epochs=1"], "optimize-*-greedy.pt")])
+def test_killed_search_resumes_where_it_stopped(tmp_path, algo, sets, ck):
+    """Killed after its first checkpoint `ck`, a search started again ends as an uninterrupted one did
+    (MorphNet: its strength sweep resumes inside a probe, each probe with its own checkpoint;
+    AutoSlim: killed inside its greedy phase, which checkpoints every step)."""
     cmd = [sys.executable, "-m", "width_transfer.optimize"]
     sets = [x for s in sets for x in ("--set", s)]
     a = argv(algo, tmp_path, "whole", *sets)
@@ -42,7 +44,7 @@ def test_killed_search_resumes_where_it_stopped(tmp_path, algo, sets):
     ck_dir = tmp_path / "killed" / "work" / "checkpoints"
     proc = subprocess.Popen(cmd + b, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=ENV)
     t0 = time.time()
-    while not list(ck_dir.glob("optimize-*.pt")) and proc.poll() is None and time.time() - t0 < 300: time.sleep(0.05)
+    while not list(ck_dir.glob(ck)) and proc.poll() is None and time.time() - t0 < 300: time.sleep(0.05)
     assert proc.poll() is None, "the search ended before its first checkpoint: nothing was killed"
     proc.send_signal(signal.SIGKILL); proc.wait()
     assert not list((tmp_path / "killed" / "store").glob("*.json"))        # killed: no record
@@ -51,6 +53,8 @@ def test_killed_search_resumes_where_it_stopped(tmp_path, algo, sets):
     assert "resumed after epoch" in p.stdout
     again = record(tmp_path, "killed")
     assert again["resumed_after_epoch"] >= 1
+    if algo == "autoslim":   # it resumed inside the greedy phase, not at its start
+        assert 0 < sum("step" in t for t in again["trace"]) and not list(ck_dir.glob("*.pt"))
     for k in ("arch", "cost_flops", "trace", "config"):
         assert again[k] == whole[k], k
 

@@ -221,12 +221,13 @@ class Session:
              gens: dict,     # name: random generator, saved by its state
              meter,          # the search's `CostMeter` (or None)
              trace: list,    # the search's trace; its last entry makes the epoch's line
+             say: bool = True,  # log the epoch's line (False: a step inside a phase, saved quietly)
              **extra,        # anything else for `resume` to return
             ):
         ("Checkpoint after `epoch` finished epochs (rank 0 writes; every process waits for it); "
          "log the epoch's line.")
         entry = trace[-1] if trace else {}
-        if self.log is not None and self.rank == 0 and self.display != "none":
+        if say and self.log is not None and self.rank == 0 and self.display != "none":
             self._say(self.progress(epoch, entry))
         # every process, before the barrier: a diverged state is not saved
         self.check_finite(entry, f"epoch {epoch}")

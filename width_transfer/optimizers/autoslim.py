@@ -329,18 +329,21 @@ def greedy_slim(model: nn.Module,           # the trained supernet
                 meter: CostMeter,           # charged for every candidate
                 trace: list,                # gets one entry per step
                 device=torch.device("cpu"),
-                session: Session | None = None,  # the processes (None: one)
+                session: Session | None = None,  # the processes and checkpoint (None: one, none)
+                epochs: int = 0,            # the supernet's epochs, as the greedy checkpoint records them
                ) -> list[int]:
     ("From the widest network, shrink by one step the group whose shrink gives the lowest held-out "
      "cross-entropy (ties: the earliest group), until FLOPs <= target.\n"
      "    Under torchrun the candidates of a step are scored round-robin over the processes "
-     "(each on all held-out batches).")
+     "(each on all held-out batches). Checkpointed after every step (`session.part('greedy')`).")
     session = session or Session(device)
+    part = session.part("greedy")   # its own checkpoint: widths, trace and cost after each step
     n_eval = sum(len(y) for _, y in calib) + sum(len(y) for _, y in score)
     levels = [group_levels(w, bins, min_bin) for w in gates.max_widths]
     names = gates.arch.layer_names()
-    widths = list(gates.max_widths)
-    flops, step = arch_flops(gates.sub_arch(widths), resolution), 0
+    _, done = part.resume({}, {}, meter, trace)   # a killed search: its trace and cost so far
+    widths, step = list(done.get("widths", gates.max_widths)), done.get("step", 0)
+    flops = arch_flops(gates.sub_arch(widths), resolution)
     bar = session.bar(None, "greedy")   # a bar in a terminal or notebook; nothing otherwise
     while flops > target:
         shrinks = _shrinks(widths, levels)
@@ -355,6 +358,7 @@ def greedy_slim(model: nn.Module,           # the trained supernet
                           width=widths[g], flops=flops, heldout_ce=float(scores[j, 0]),
                           heldout_top1=float(scores[j, 1]), candidates=len(shrinks),
                           cost_flops=meter.flops))
+        part.save(epochs, {}, {}, meter, trace, say=False, widths=widths, step=step)
         bar.update()
         bar.set_postfix(mmacs=flops / 1e6, target=target / 1e6, refresh=False)
     bar.close()
@@ -395,7 +399,7 @@ def run(arch: Arch,                 # the architecture to re-width
     meter.mark("supernet")
     # scored in fp32: bf16 logits would round the cross-entropy by more than candidates differ
     widths = greedy_slim(model, gates, target, res, calib, score, st["bins"], st["min_bin"],
-                         meter, trace, device, session)
+                         meter, trace, device, session, st["epochs"])
     meter.mark("greedy")
     gates.remove()
     slim = gates.sub_arch(widths)
