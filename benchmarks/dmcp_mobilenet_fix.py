@@ -11,7 +11,7 @@ seeds (the noise floor), between settings, and of the depth-x1 results extrapola
     python benchmarks/dmcp_mobilenet_fix.py
 """
 import math
-from width_transfer.runs import search, start_only, set_cached_only
+from width_transfer.runs import NotRun, search, start_only, set_cached_only
 from width_transfer.scales import get_scale, network
 from width_transfer.study import width_similarity, supernet_loss
 from width_transfer.channels import group_widths
@@ -27,7 +27,7 @@ got = {}
 for name, pt, seed, ov in [("d1 s0 fix", d1, 0, FIX), ("d1 s1 fix", d1, 1, FIX), ("d1 s0 lr0.1", d1, 0, {}),
                            ("d1 s1 lr0.1", d1, 1, {}), ("d2 s0 fix", d2, 0, FIX), ("d2 s1 fix", d2, 1, FIX)]:
     try: r = search("cpu", "dmcp", "mobilenetv2", pt, seed, **ov)
-    except Exception as e: print(name, "not stored:", type(e).__name__); continue
+    except NotRun: print(name, "not stored"); continue
     tr = [e for e in r.trace if "epoch" in e]
     got[name] = r.arch
     print(f"{name} ({r.record['hash'][:8]}): {r.wall_s:.0f} s, widest loss {[round(e['loss'], 2) for e in tr]}, arch loss "
