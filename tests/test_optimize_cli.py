@@ -28,13 +28,15 @@ def record(tmp, name):
 
 @pytest.mark.parametrize("algo, sets, ck", [("dmcp", ["epochs=3"], "optimize-*.pt"),
                                             ("morphnet", ["epochs=2", "probes=3", "strength=1000.0"], "optimize-*.pt"),
-                                            ("autoslim", ["epochs=1"], "optimize-*-greedy.pt")])
+                                            # a narrower network, so the three runs take seconds
+                                            ("autoslim", ["epochs=1", "bins=4"], "optimize-*-greedy.pt")])
 def test_killed_search_resumes_where_it_stopped(tmp_path, algo, sets, ck):
     """Killed after its first checkpoint `ck`, a search started again ends as an uninterrupted one did
     (MorphNet: its strength sweep resumes inside a probe, each probe with its own checkpoint;
     AutoSlim: killed inside its greedy phase, which checkpoints every step)."""
     cmd = [sys.executable, "-m", "width_transfer.optimize"]
     sets = [x for s in sets for x in ("--set", s)]
+    if algo == "autoslim": sets += ["--width", "0.125"]   # the last --width wins
     a = argv(algo, tmp_path, "whole", *sets)
     p = subprocess.run(cmd + a, capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
