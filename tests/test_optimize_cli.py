@@ -55,8 +55,8 @@ def test_killed_search_resumes_where_it_stopped(tmp_path, algo, sets, ck):
     assert "resumed after epoch" in p.stdout
     again = record(tmp_path, "killed")
     assert again["resumed_after_epoch"] >= 1
-    if algo == "autoslim":   # it resumed inside the greedy phase, not at its start
-        assert 0 < sum("step" in t for t in again["trace"]) and not list(ck_dir.glob("*.pt"))
+    if algo == "autoslim":   # the greedy phase's checkpoint goes with the supernet's once stored
+        assert not list(ck_dir.glob("*.pt"))
     for k in ("arch", "cost_flops", "trace", "config"):
         assert again[k] == whole[k], k
 
