@@ -122,7 +122,9 @@ _cpu = Scale(
     precision={"resnet50": "fp32", "resnet101": "fp32", "mobilenetv2": "fp32"},   # resnet18: auto
     search_layout={"mobilenetv2": False, "resnet18": False},   # searches: NCHW everywhere
     search_precision={"resnet18": "fp32"},                     # and fp32 (trainings: auto)
-    min_steps={"morphnet": 300})
+    min_steps={"morphnet": 300},
+    # MobileNetV2 x0.25's early layers are 4-24 channels: a 10% minimum closes them (docs below)
+    network_search={"mobilenetv2": {"dmcp": dict(lr=0.05, min_width=0.5)}})
 
 # %% ../nbs/17_scales.ipynb #c3626bfb
 # The paper's grids of the projections that do not depend on the image size (width, depth, data).
