@@ -20,6 +20,7 @@ from .flops import count_flops
 from .loaders import FolderData
 from .results import stored_divergence, check_store, find_record, config_hash
 from .device import pick_device
+from .search import _check_precision
 from .scales import Scale, get_scale, network, resolution_of
 
 # %% auto #0
@@ -366,9 +367,7 @@ def train_argv(scale,               # a `SCALES` name or a `Scale`
               ) -> list[str]:
     "The `wt-train` command line that trains `arch` at the target configuration `point`."
     s = get_scale(scale)
-    if precision not in (None, "auto", "fp32", "bf16"):
-        raise ValueError(f"precision must be None (the scale's), 'auto', 'fp32' or 'bf16', "
-                         f"got {precision!r}")
+    if precision is not None: _check_precision(precision)   # the searches' check, too
     if channels_last not in ("auto", "on", "off"):
         raise ValueError(f"channels_last must be 'auto', 'on' or 'off', got {channels_last!r}")
     argv = ["--arch", arch.to_json(), "--dataset", s.dataset,

@@ -222,6 +222,7 @@ class Session:
              meter,          # the search's `CostMeter` (or None)
              trace: list,    # the search's trace; its last entry makes the epoch's line
              say: bool = True,  # log the epoch's line (False: a step inside a phase, saved quietly)
+             where: str | None = None,  # what was saved, for errors (None: "epoch <epoch>")
              **extra,        # anything else for `resume` to return
             ):
         ("Checkpoint after `epoch` finished epochs (rank 0 writes; every process waits for it); "
@@ -230,7 +231,7 @@ class Session:
         if say and self.log is not None and self.rank == 0 and self.display != "none":
             self._say(self.progress(epoch, entry))
         # every process, before the barrier: a diverged state is not saved
-        self.check_finite(entry, f"epoch {epoch}")
+        self.check_finite(entry, where or f"epoch {epoch}")
         if self.checkpoint is None: return
         if self.rank == 0:
             save_checkpoint(dict(

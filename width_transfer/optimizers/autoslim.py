@@ -337,6 +337,7 @@ def greedy_slim(model: nn.Module,           # the trained supernet
      "    Under torchrun the candidates of a step are scored round-robin over the processes "
      "(each on all held-out batches). Checkpointed after every step (`session.part('greedy')`).")
     session = session or Session(device)
+    model.eval()   # BN is recalibrated in train mode, the rest (stochastic depth) stays off
     part = session.part("greedy")   # its own checkpoint: widths, trace and cost after each step
     n_eval = sum(len(y) for _, y in calib) + sum(len(y) for _, y in score)
     levels = [group_levels(w, bins, min_bin) for w in gates.max_widths]
@@ -358,7 +359,8 @@ def greedy_slim(model: nn.Module,           # the trained supernet
                           width=widths[g], flops=flops, heldout_ce=float(scores[j, 0]),
                           heldout_top1=float(scores[j, 1]), candidates=len(shrinks),
                           cost_flops=meter.flops))
-        part.save(epochs, {}, {}, meter, trace, say=False, widths=widths, step=step)
+        part.save(epochs, {}, {}, meter, trace, say=False, where=f"greedy step {step}",
+                  widths=widths, step=step)
         bar.update()
         bar.set_postfix(mmacs=flops / 1e6, target=target / 1e6, refresh=False)
     bar.close()
