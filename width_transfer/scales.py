@@ -65,6 +65,9 @@ class Scale:
                                                     # data projection's epochs are raised to it
     network_search: dict = field(default_factory=dict)   # network -> algorithm -> settings that
                                                          # override `search` for its searches
+    validation_engine: dict = field(default_factory=dict)   # precision / channels_last of the
+                                                            # validation's trainings (absent: the
+                                                            # scale's precision, the engine's layout)
 
     def precision_for(self, network: str) -> str:
         ("The precision trainings of `network` use at this scale, and searches where "
@@ -122,7 +125,10 @@ _cpu = Scale(
     precision={"resnet50": "fp32", "resnet101": "fp32", "mobilenetv2": "fp32"},   # resnet18: auto
     search_layout={"mobilenetv2": False, "resnet18": False},   # searches: NCHW everywhere
     search_precision={"resnet18": "fp32"},                     # and fp32 (trainings: auto)
-    min_steps={"morphnet": 300})
+    min_steps={"morphnet": 300},
+    # MobileNetV2 x0.25's early layers are 4-24 channels: a 10% minimum closes them (docs below)
+    network_search={"mobilenetv2": {"dmcp": dict(lr=0.05, min_width=0.5)}},
+    validation_engine=dict(precision="fp32", channels_last="off"))   # its records: fp32 NCHW
 
 # %% ../nbs/17_scales.ipynb #c3626bfb
 # The paper's grids of the projections that do not depend on the image size (width, depth, data).
