@@ -1,6 +1,6 @@
 """Why AutoSlim's supernet diverges at MobileNetV2's smallest compound point of the cpu scale.
 
-That point (x0.0625 width, 14 px, 1/30 of the images) is MobileNetV2 x0.25 narrowed 4x more: its
+That point (MobileNetV2 x0.0625, 14 px, 2,000 images: x0.25 of the target's width, 10% of its images): its
 supernet (1.5x wider) has 2-3 channels in its first blocks, and the sandwich rule trains sub-networks
 down to `min_bin / bins` of that (1 channel). The stored search (`e9e9bc35`) stopped in its first
 epoch with a non-finite loss. This script reruns that search (the settings of `runs.search`, with
