@@ -38,6 +38,8 @@ from width_transfer.results import Diverged
 from width_transfer.runs import search
 from width_transfer.scales import get_scale
 
+from searches import setting   # the --set parser of benchmarks/searches.py
+
 
 def _largest(model) -> str:
     "The three largest gradient norms and the largest |weight| of `model`, for a line of the report."
@@ -77,17 +79,9 @@ def watch(every: int) -> dict:
     return state
 
 
-def _setting(text: str) -> tuple[str, object]:
-    "`name=value` of `--set`: an int where it reads as one, else a float."
-    name, _, v = text.partition("=")
-    if not name or not v:
-        raise argparse.ArgumentTypeError(f"--set takes name=value (an AutoSlim setting), got {text!r}")
-    return name, int(v) if v.lstrip("-").isdigit() else float(v)
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--set", type=_setting, action="append", default=[], metavar="NAME=VALUE",
+    p.add_argument("--set", type=setting, action="append", default=[], metavar="NAME=VALUE",
                    help="an AutoSlim setting to override (lr, min_bin, random_subnets, ...); repeatable")
     p.add_argument("--point", type=int, default=0, help="which point of MobileNetV2's compound grid (0: smallest)")
     p.add_argument("--every", type=int, default=25, help="report every this many weight steps")

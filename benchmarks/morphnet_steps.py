@@ -26,6 +26,8 @@ from width_transfer.data import load_dataset
 from width_transfer.trace import resize, trace
 from width_transfer.transfer import Projection
 
+from searches import probes   # a MorphNet trace's probes, as benchmarks/searches.py prints them
+
 
 class SmallNet(nn.Module):
     "nbs/25_walkthrough.ipynb's CNN: a depthwise conv added back, a grouped conv, three channel groups."
@@ -82,10 +84,8 @@ def sweep(data, epochs: int):
         r = transfer_widths(SmallNet(), torch.zeros(1, 1, 28, 28), data, "morphnet", Projection(width=0.5),
                             epochs=epochs, results=tempfile.mkdtemp(), batch_size=64)
     end = next(e for e in r.record["trace"] if "alive_fraction_goal" in e)
-    probes = [f"{e['strength']:.3g} -> " + ("diverged" if e["alive_fraction"] is None
-                                             else f"{e['alive_fraction']:.2f}")
-              for e in r.record["trace"] if "probe" in e]
-    print(f"{epochs} epochs per probe: probes {probes}; alive fraction {end['alive_fraction']:.3f} "
+    print(f"{epochs} epochs per probe: probes {probes(r.record['trace'])}; "
+          f"alive fraction {end['alive_fraction']:.3f} "
           f"(goal {end['alive_fraction_goal']}, reached {end['reached']}); widths {r.widths}; "
           f"{time.time() - t:.0f} s")
     for x in w:

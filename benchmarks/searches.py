@@ -50,13 +50,17 @@ def setting(text):
         raise argparse.ArgumentTypeError(f"--set {name}: {value!r} is not a number") from None
 
 
+def probes(trace):
+    "A MorphNet trace's probes in order, `strength -> alive fraction` (or `diverged`), comma-separated."
+    return ", ".join(f"{e['strength']:.3g} -> " + ("diverged" if e["alive_fraction"] is None
+                                                    else f"{e['alive_fraction']:.3f}")
+                     for e in trace if "probe" in e)
+
+
 def sweep(r):
-    "A MorphNet result's sweep, one line: each probe's strength -> alive fraction, then the outcome."
-    probes = [f"{e['strength']:.3g} -> " + ("diverged" if e["alive_fraction"] is None
-                                            else f"{e['alive_fraction']:.3f}")
-              for e in r.trace if "probe" in e]
+    "A MorphNet result's sweep, one line: its probes, then the outcome."
     end = [e for e in r.trace if "reached" in e][-1]
-    return (f"  sweep: {', '.join(probes)}; kept {end['alive_fraction']:.3f} alive "
+    return (f"  sweep: {probes(r.trace)}; kept {end['alive_fraction']:.3f} alive "
             f"({'reached' if end['reached'] else 'missed'} its goal)")
 
 
