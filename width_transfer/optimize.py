@@ -23,10 +23,10 @@ from .results import (config_hash, find_record, save_record, record_path,
                                     record_divergence)
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'ALGORITHMS', 'OPTIMIZER_PRESETS', 'Optimizer', 'OptimizeResult', 'data_fingerprint',
-           'check_search_memory', 'check_settings', 'start_widths', 'search_config', 'run_search', 'optimize',
-           'settings_help', 'get_args_parser', 'load_search_data', 'write_search_file', 'read_search_file', 'run_args',
-           'main']
+__all__ = ['OPTIMIZERS', 'ALGORITHMS', 'OPTIMIZER_PRESETS', 'Optimizer', 'mechanism_version', 'OptimizeResult',
+           'data_fingerprint', 'check_search_memory', 'check_settings', 'start_widths', 'search_config', 'run_search',
+           'optimize', 'settings_help', 'get_args_parser', 'load_search_data', 'write_search_file', 'read_search_file',
+           'run_args', 'main']
 
 # %% ../nbs/15_optimize.ipynb #af1f1888
 @dataclass(frozen=True)
@@ -59,6 +59,13 @@ def _module(algorithm: str):
         raise ValueError(f"optimizer module {mod.__name__} lacks {', '.join(missing)} "
                          f"(see OPTIMIZERS)")
     return mod
+
+def mechanism_version(algorithm: str,   # a key of `OPTIMIZERS`
+                      arch: Arch,       # the network it searches
+                     ) -> int:
+    "The version of `algorithm` that runs on `arch`: its `version_for(arch)`, else its `VERSION`."
+    mod = _module(algorithm)
+    return mod.version_for(arch) if hasattr(mod, "version_for") else mod.VERSION
 
 # %% ../nbs/15_optimize.ipynb #cc5bfe8b
 # Settings per scale (one definition, used by the comparison and the paper notebooks). cpu: ResNet18
@@ -236,7 +243,7 @@ def search_config(algorithm: str,                    # a key of `OPTIMIZERS`
         settings["precision"] = prec
     config = dict(kind="optimize", algorithm=algorithm, arch=arch.to_dict(), target_flops=target,
                   resolution=res, images=len(data), seed=seed, settings=settings,
-                  **identity_fields(mod.VERSION, world, data_fingerprint(data), cl))
+                  **identity_fields(mechanism_version(algorithm, arch), world, data_fingerprint(data), cl))
     if divisor > 1:   # only when set, so records made before the option keep their hash
         config["divisor"] = divisor
     return config
@@ -253,9 +260,9 @@ def _check_config(config: dict, world: int) -> str:
         raise ValueError(f"a search config must be a dict of kind 'optimize' with "
                          f"{sorted(_CONFIG_KEYS)} (search_config makes it)")
     algorithm, version = config["algorithm"], config["version"]
-    if version != _module(algorithm).VERSION:
+    if version != (now := mechanism_version(algorithm, Arch(**config["arch"]))):
         raise ValueError(f"the config is of {algorithm} version {version}, this code is version "
-                         f"{_module(algorithm).VERSION}: build it again with search_config")
+                         f"{now} for this network: build it again with search_config")
     if config["world_size"] != world:
         raise ValueError(f"the config is for {config['world_size']} processes, "
                          f"this search has {world}")

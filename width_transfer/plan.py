@@ -29,14 +29,16 @@ def read_plan(folder) -> pd.DataFrame:
 # %% ../nbs/23_plan.ipynb #cc397868
 def _record_rows(store) -> list[dict]:
     "(kind, algorithm, network, flops, factor, wall_s, cpu) of each current-version record in `store`."
-    from width_transfer.optimize import _module
+    from width_transfer.optimize import mechanism_version
     from width_transfer.train import ENGINE_VERSION
     rows = []
     for f in sorted(Path(store).glob("*.json")) if store and Path(store).is_dir() else []:
         try: r = json.loads(f.read_text())
         except ValueError: continue
         c = r.get("config") or {}
-        if r.get("kind") == "optimize" and c.get("version") == _module(c["algorithm"]).VERSION:
+        current = (r.get("kind") == "optimize"
+                   and c.get("version") == mechanism_version(c["algorithm"], Arch(**c["arch"])))
+        if current:
             size = c["target_flops"] * c["images"] * c["settings"]["epochs"]
             rows.append(dict(kind="search", algorithm=c["algorithm"], network=c["arch"]["name"],
                              flops=r["cost_flops"], factor=r["cost_flops"] / size,

@@ -18,14 +18,20 @@ from ..results import Diverged
 from ..channels import channel_layers, arch_with_group_widths, flops_poly
 
 # %% auto #0
-__all__ = ['VERSION', 'settings', 'FlopsRegularizer', 'prox_shrink', 'learn_structure', 'next_strength', 'probe', 'run']
+__all__ = ['VERSION', 'version_for', 'settings', 'FlopsRegularizer', 'prox_shrink', 'learn_structure', 'next_strength', 'probe',
+           'run']
 
 # %% ../../nbs/13_morphnet.ipynb #a362331b
 # of this optimizer's mechanism: raise it when its behaviour changes (older records stay history).
 # 2: the strength sweep to `alive_fraction`
 # 3: the penalty as a proximal step on the BN scales (learn_structure)
 # 4: a diverged probe bounds the sweep (too strong); bisection in log strength; tolerance 0.05
-VERSION = 4
+# 5: the BN after a depthwise conv is no regularization source (`FlopsRegularizer.sources`)
+VERSION = 5
+
+def version_for(arch: Arch) -> int:
+    "The version whose behaviour runs on `arch`: 5 changed only networks with depthwise convs."
+    return VERSION if any(dw for *_, dw in flops_poly(arch, 32).convs) else 4
 
 # %% ../../nbs/13_morphnet.ipynb #0bdf9e0f
 def settings(strength: float = 0.5,       # the sweep's first strength, x 1 / the initial regularizer
@@ -75,15 +81,17 @@ class FlopsRegularizer:
         # a group with no BN (EfficientNet's SE squeeze) has no gamma: MorphNet's gamma regularizer
         # leaves such ops unregularized, so all their channels stay alive and only the final
         # uniform expansion scales them
-        self.free = [not any(self.layers[i].bns for i in g) for g in self.groups]
+        # the BNs whose scales are a group's regularizer: all but a depthwise conv's (see above)
+        self.sources = [[bn for i in g if not self.layers[i].depthwise for bn in self.layers[i].bns]
+                        for g in self.groups]
+        self.free = [not s for s in self.sources]
         self.group_width = [arch.widths()[g[0]] for g in self.groups]
         self.convs = flops_poly(arch, resolution).convs
 
     def group_regs(self) -> list[torch.Tensor]:
-        "Per group, each channel's regularizer: the element-wise max of |gamma| over the group."
-        return [None if free
-                else torch.stack([bn.weight.abs() for i in g for bn in self.layers[i].bns]).amax(0)
-                for g, free in zip(self.groups, self.free)]
+        "Per group, each channel's regularizer: the element-wise max of |gamma| over its `sources`."
+        return [torch.stack([bn.weight.abs() for bn in s]).amax(0) if s else None
+                for s in self.sources]
 
     def alive(self, regs=None) -> list[int]:
         "Alive channels per group (|gamma| above the threshold; may be 0)."
@@ -140,8 +148,7 @@ def learn_structure(model: nn.Module,               # the network of `reg`, trai
      "regularizer as a proximal step on the BN scales.")
     session = session or Session(next(model.parameters()).device)
     opt = torch.optim.SGD(param_groups(model, wd), lr=lr, momentum=0.9, nesterov=True)
-    gammas = [bn.weight for g, free in zip(reg.groups, reg.free) if not free
-              for i in g for bn in reg.layers[i].bns]
+    gammas = [bn.weight for s in reg.sources for bn in s]   # the penalized scales
     shrink = lr / (1 - 0.9)   # the step momentum 0.9 gives a steady gradient: strengths keep their scale
     crit = nn.CrossEntropyLoss()
     trace = trace if trace is not None else []
