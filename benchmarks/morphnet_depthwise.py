@@ -47,6 +47,7 @@ model = build_model(arch)
 reg = FlopsRegularizer(model, arch, c["resolution"], s["threshold"])
 if a.sources == "v4":   # every BN of the group, the depthwise conv's too
     reg.sources = [[bn for i in g for bn in reg.layers[i].bns] for g in reg.groups]
+    reg.free = [not src for src in reg.sources]
 lam = a.strength / float(reg().detach())
 opt = torch.optim.SGD(param_groups(model, s["wd"]), lr=s["lr"], momentum=0.9, nesterov=True)
 gammas = [bn.weight for src in reg.sources for bn in src]

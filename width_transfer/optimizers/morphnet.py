@@ -18,8 +18,8 @@ from ..results import Diverged
 from ..channels import channel_layers, arch_with_group_widths, flops_poly
 
 # %% auto #0
-__all__ = ['VERSION', 'version_for', 'settings', 'FlopsRegularizer', 'prox_shrink', 'learn_structure', 'next_strength', 'probe',
-           'run']
+__all__ = ['VERSION', 'VERSION_WITHOUT_DEPTHWISE', 'version_for', 'settings', 'FlopsRegularizer', 'prox_shrink',
+           'learn_structure', 'next_strength', 'probe', 'run']
 
 # %% ../../nbs/13_morphnet.ipynb #a362331b
 # of this optimizer's mechanism: raise it when its behaviour changes (older records stay history).
@@ -28,10 +28,13 @@ __all__ = ['VERSION', 'version_for', 'settings', 'FlopsRegularizer', 'prox_shrin
 # 4: a diverged probe bounds the sweep (too strong); bisection in log strength; tolerance 0.05
 # 5: the BN after a depthwise conv is no regularization source (`FlopsRegularizer.sources`)
 VERSION = 5
+# the last version that changed networks without depthwise convs: raise it with VERSION whenever
+# a change reaches them too
+VERSION_WITHOUT_DEPTHWISE = 4
 
 def version_for(arch: Arch) -> int:
     "The version whose behaviour runs on `arch`: 5 changed only networks with depthwise convs."
-    return VERSION if any(dw for *_, dw in flops_poly(arch, 32).convs) else 4
+    return VERSION if any(dw for *_, dw in flops_poly(arch, 32).convs) else VERSION_WITHOUT_DEPTHWISE
 
 # %% ../../nbs/13_morphnet.ipynb #0bdf9e0f
 def settings(strength: float = 0.5,       # the sweep's first strength, x 1 / the initial regularizer
