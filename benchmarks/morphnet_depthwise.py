@@ -21,6 +21,8 @@ from width_transfer.runs import _search_setup
 from width_transfer.scales import get_scale
 from width_transfer.train import param_groups
 
+from searches import point   # grid 'direct' or a grid's point, as benchmarks/searches.py names it
+
 p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 p.add_argument("--point", default="depth:2", help="grid:index of scales.points, or 'direct'")
 p.add_argument("--net", default="mobilenetv2", help="the network (a NETWORKS name)")
@@ -31,14 +33,10 @@ p.add_argument("--steps", type=int, default=0, help="stop after this many steps 
 p.add_argument("--every", type=int, default=25, help="print every this many steps")
 a = p.parse_args()
 S = get_scale("cpu")
-if a.point == "direct": pt = S.targets[a.net]
-else:
-    grid, _, i = a.point.partition(":")
-    if grid not in S.grids: raise SystemExit(f"unknown grid {grid!r}; grids: {', '.join(S.grids)}")
-    pts = S.points(a.net, grid)
-    if not i.isdigit() or int(i) >= len(pts):
-        raise SystemExit(f"--point {a.point}: the index must be 0-{len(pts) - 1}")
-    pt = pts[int(i)]
+grid, _, index = a.point.partition(":")
+if not (index.isdigit() or a.point == "direct"):
+    raise SystemExit(f"--point takes grid:index or 'direct', got {a.point!r}")
+pt = point(S, a.net, grid, int(index or 0))
 over = {} if a.lr is None else dict(lr=a.lr)
 st = _search_setup(S, "morphnet", a.net, pt, 0, None, "cpu", 1, over)
 c = st.config; arch = Arch(**c["arch"]); s = c["settings"]
@@ -78,9 +76,5 @@ for epoch in range(s["epochs"]):
         step += 1
         if step == a.steps: break
     if step == a.steps: break
-with torch.no_grad():
-    alive = [max(1, n) for n in reg.alive()]
-from width_transfer.channels import arch_with_group_widths
-from width_transfer.flops import arch_flops
-frac = arch_flops(arch_with_group_widths(arch, alive), c["resolution"]) / c["target_flops"]
+frac = reg.alive_flops(c["resolution"]) / c["target_flops"]
 print(f"after {step} steps ({time.time() - t0:.0f} s): alive fraction {frac:.3f}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import torch
 from torch import nn
-from ..arch import Arch
+from ..arch import Arch, FAMILIES, LAYOUTS
 from ..flops import arch_flops, fit_widths
 from ..models import build_model
 from ..data import ImageTensorDataset
@@ -34,7 +34,8 @@ VERSION_WITHOUT_DEPTHWISE = 4
 
 def version_for(arch: Arch) -> int:
     "The version whose behaviour runs on `arch`: 5 changed only networks with depthwise convs."
-    return VERSION if any(dw for *_, dw in flops_poly(arch, 32).convs) else VERSION_WITHOUT_DEPTHWISE
+    depthwise = any("dw" in LAYOUTS[kind] for kind in FAMILIES[arch.name].kinds)
+    return VERSION if depthwise else VERSION_WITHOUT_DEPTHWISE
 
 # %% ../../nbs/13_morphnet.ipynb #0bdf9e0f
 def settings(strength: float = 0.5,       # the sweep's first strength, x 1 / the initial regularizer
